@@ -1,0 +1,220 @@
+"""Command line: the only module that prints, reads argv or writes files for
+the user.
+
+Bad input (a missing or invalid scenario, an unknown strategy, a folder that
+holds no results) is reported in one message on stderr with exit status 2
+and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from sim import __version__
+from sim.errors import PollpushError, ResultsError
+
+RESULTS_ROOT = Path("results")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pollpush")
+def cli() -> None:
+    """Compare how services learn that something happened: short polling,
+    long polling, direct fan-out and brokered push, by the CPU, bytes,
+    requests and reaction latency each costs.
+
+    \b
+    Start with the bundled sweep:
+        python -m sim sweep
+    then look at results/<sweep name>/charts/*.png and summary.csv.
+    """
+
+
+@cli.command("run")
+@click.argument("scenario", metavar="SCENARIO")
+@click.option("--strategy", "strategy_name", metavar="NAME",
+              help="Run only this strategy (default: all of the scenario's).")
+@click.option("--seed", type=click.IntRange(min=0), metavar="N",
+              help="Use this seed instead of the scenario's.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per strategy, one per line.")
+def run_command(scenario: str, strategy_name: str | None, seed: int | None,
+                as_json: bool) -> None:
+    """Run one replication of SCENARIO (a TOML file or a bundled name) and
+    print its metrics."""
+    from sim.run import run
+    from sim.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    if seed is not None:
+        simulation = loaded.simulation.model_copy(update={"seed": seed})
+        loaded = loaded.model_copy(update={"simulation": simulation})
+    if strategy_name is not None:
+        try:
+            loaded.strategy(strategy_name)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--strategy") from None
+        names = [strategy_name]
+    else:
+        names = [s.name for s in loaded.strategies]
+
+    results = [run(loaded, name, 0) for name in names]
+    if as_json:
+        for r in results:
+            row = {"scenario": r.scenario, **r.row()}
+            click.echo(json.dumps({k: _json_value(v) for k, v in row.items()}))
+        return
+    click.echo(_table(results))
+
+
+@cli.command("sweep")
+@click.argument("sweep_file", metavar="[SWEEP]", required=False)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder (default: results/<sweep name>/).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Parallel processes (default: all cores).")
+def sweep_command(sweep_file: str | None, out: Path | None, jobs: int | None) -> None:
+    """Run every point x strategy x replication of SWEEP (a TOML file or a
+    bundled name; default: the bundled default sweep) and write runs.parquet,
+    summary.csv, manifest.json and charts/*.png.
+
+    A sweep file is a scenario plus a [sweep] table whose 'axes' map dotted
+    parameter paths to lists of values; the sweep runs their full grid:
+
+    \b
+        [sweep]
+        name = "rates"
+        axes = { "workload.arrivals.rate_per_s" = [0.1, 1, 10],
+                 "strategies.poll_1s.interval_s" = [0.5, 1, 2] }
+    """
+    from tqdm import tqdm
+
+    from sim.scenario import load_sweep
+    from sim.sweep import run_sweep, tasks
+
+    sweep = load_sweep(sweep_file)
+    folder = out if out is not None else RESULTS_ROOT / sweep.name
+    _check_writable(folder)
+    jobs = jobs or os.cpu_count() or 1
+    total = len(tasks(sweep))
+    click.echo(
+        f"sweep {sweep.name}: {len(sweep.points)} points x "
+        f"{len(sweep.base.strategies)} strategies x "
+        f"{sweep.base.simulation.replications} replications = {total} runs "
+        f"on {jobs} process{'es' if jobs > 1 else ''}",
+        err=True,
+    )
+    # disable=None: a bar on a terminal, silence in a log file
+    with tqdm(total=total, unit="run", disable=None, file=sys.stderr) as bar:
+        info = run_sweep(sweep, folder, jobs, on_done=lambda *_: bar.update())
+
+    from sim.sweep import read_results
+
+    runs, _ = read_results(folder)
+    charts = _write_charts(folder, runs, list(sweep.axes))
+    click.echo(f"wrote {folder}/ in {info['wall_s']:.1f} s:")
+    for name in info["files"] + [str(Path("charts") / c) for c in charts]:
+        click.echo(f"  {folder / name}")
+
+
+@cli.command("charts")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+def charts_command(folder: Path) -> None:
+    """Redraw the charts of the results folder DIR from its runs.parquet."""
+    from sim.sweep import read_results
+
+    runs, info = read_results(folder)
+    axes = list(info["axes"])
+    unknown = [a for a in axes if a not in runs.columns]
+    if unknown:
+        raise ResultsError(
+            f"{folder / 'runs.parquet'}: no column for swept parameter(s) "
+            f"{', '.join(unknown)} named in manifest.json"
+        )
+    for name in _write_charts(folder, runs, axes):
+        click.echo(f"  {folder / 'charts' / name}")
+
+
+def _write_charts(folder: Path, runs, axes: list[str]) -> list[str]:
+    from sim.charts import figures
+    from sim.summary import summarise
+    from sim.sweep import write_atomic
+
+    charts = folder / "charts"
+    charts.mkdir(parents=True, exist_ok=True)
+    names = []
+    for stem, fig in figures(summarise(runs, axes), axes).items():
+        name = f"{stem}.png"
+        write_atomic(charts / name, lambda p, f=fig: f.savefig(p, format="png", dpi=110))
+        names.append(name)
+    return names
+
+
+def _check_writable(folder: Path) -> None:
+    existing = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ResultsError(f"{existing}: is a file; --out must name a folder")
+    if existing is not None and not os.access(existing, os.W_OK):
+        raise ResultsError(f"{existing}: not writable; choose another --out")
+
+
+def _table(results) -> str:
+    from sim.metrics import METRICS
+
+    names = [r.strategy for r in results]
+    width = max(len(m.name) for m in METRICS) + 2
+    cols = [max(12, len(n) + 2) for n in names]
+    lines = ["".ljust(width) + "".join(n.rjust(c) for n, c in zip(names, cols))]
+    for m in METRICS:
+        cells = [_fmt(r.metrics[m.name]).rjust(c) for r, c in zip(results, cols)]
+        lines.append(m.name.ljust(width) + "".join(cells))
+    return "\n".join(lines)
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    if isinstance(value, int) or float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def _json_value(value):
+    # JSON has no NaN: an undefined metric is written as null
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _register_envelope_command() -> None:
+    try:  # TEMP until sim.cli_envelope lands
+        from sim.cli_envelope import envelope
+    except ModuleNotFoundError:
+        return
+    cli.add_command(envelope)
+
+
+_register_envelope_command()
+
+
+def main() -> None:
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except PollpushError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

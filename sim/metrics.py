@@ -1,0 +1,105 @@
+"""From a run's raw measurements to one row of named, unit-carrying metrics.
+
+Every metric's name carries its unit (``_s`` seconds, ``bytes_``, counts and
+fractions bare). Per-event figures divide the window's totals by the events
+published in the window; they are NaN when no event was published.
+Percentiles are exact: computed from every reaction-latency sample of the
+window with linear interpolation between order statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model import Outcome
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    unit: str
+    description: str
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("events_published", "events published", "events",
+           "events published in the measurement window"),
+    Metric("deliveries", "deliveries", "deliveries",
+           "(event, subscriber) pairs handled, for events of the window"),
+    Metric("undelivered", "undelivered", "deliveries",
+           "(event, subscriber) pairs still missing when the run stopped"),
+    Metric("latency_mean_s", "reaction latency, mean", "s",
+           "mean time from publish until a subscriber's worker starts on the event"),
+    Metric("latency_p50_s", "reaction latency, median", "s", "50th percentile"),
+    Metric("latency_p90_s", "reaction latency, p90", "s", "90th percentile"),
+    Metric("latency_p99_s", "reaction latency, p99", "s", "99th percentile"),
+    Metric("latency_max_s", "reaction latency, max", "s", "largest sample"),
+    Metric("cpu_s_total", "CPU, total", "s", "modelled CPU of all roles"),
+    Metric("cpu_s_publisher", "CPU, publisher", "s", "modelled CPU of the publisher"),
+    Metric("cpu_s_broker", "CPU, broker", "s", "modelled CPU of the broker"),
+    Metric("cpu_s_subscribers", "CPU, subscribers", "s",
+           "modelled CPU of all subscribers (or consumers) together"),
+    Metric("cpu_s_per_event", "CPU per event", "s", "cpu_s_total / events_published"),
+    Metric("bytes_total", "bytes, total", "B", "bytes on all links, both directions"),
+    Metric("bytes_publisher_subscribers", "bytes, publisher-subscribers", "B",
+           "polls and their answers, or direct fan-out calls"),
+    Metric("bytes_publisher_broker", "bytes, publisher-broker", "B",
+           "the publisher's POSTs to the broker"),
+    Metric("bytes_broker_subscribers", "bytes, broker-subscribers", "B",
+           "the broker's pushes to subscribers"),
+    Metric("bytes_per_event", "bytes per event", "B", "bytes_total / events_published"),
+    Metric("requests_total", "HTTP requests", "requests", "requests of every kind"),
+    Metric("requests_per_event", "requests per event", "requests",
+           "requests_total / events_published"),
+    Metric("polls", "polls", "requests",
+           "polls answered (a long poll still held when the run stops is a "
+           "request, not yet a poll)"),
+    Metric("empty_polls", "empty polls", "requests", "polls answered with no event"),
+    Metric("empty_poll_fraction", "empty-poll fraction", "",
+           "empty_polls / polls; NaN for strategies that do not poll"),
+    Metric("timeouts", "timed-out calls", "requests",
+           "push calls whose caller gave up waiting for the reply"),
+)
+METRIC_NAMES = tuple(m.name for m in METRICS)
+BY_NAME = {m.name: m for m in METRICS}
+
+
+def metrics_row(outcome: Outcome) -> dict[str, float]:
+    """The metrics of one run, in the order of :data:`METRICS`."""
+    events = outcome.events_published
+    samples = outcome.latency_s[~np.isnan(outcome.latency_s)]
+    cpu_total = sum(outcome.cpu_s.values())
+    bytes_total = sum(outcome.bytes.values())
+
+    if samples.size:
+        p50, p90, p99 = np.percentile(samples, [50, 90, 99])
+        latency = (samples.mean(), p50, p90, p99, samples.max())
+    else:
+        latency = (np.nan,) * 5
+
+    row = {
+        "events_published": events,
+        "deliveries": int(samples.size),
+        "undelivered": int(outcome.latency_s.size - samples.size),
+        **dict(zip(METRIC_NAMES[3:8], map(float, latency))),
+        "cpu_s_total": cpu_total,
+        **{f"cpu_s_{role}": v for role, v in outcome.cpu_s.items()},
+        "cpu_s_per_event": _per(cpu_total, events),
+        "bytes_total": bytes_total,
+        **{f"bytes_{link}": v for link, v in outcome.bytes.items()},
+        "bytes_per_event": _per(bytes_total, events),
+        "requests_total": outcome.requests,
+        "requests_per_event": _per(outcome.requests, events),
+        "polls": outcome.polls,
+        "empty_polls": outcome.empty_polls,
+        "empty_poll_fraction": _per(outcome.empty_polls, outcome.polls),
+        "timeouts": outcome.timeouts,
+    }
+    return {name: row[name] for name in METRIC_NAMES}
+
+
+def _per(total: float, count: int) -> float:
+    return total / count if count else float("nan")

@@ -1,0 +1,81 @@
+"""Cost accounting: CPU per role, bytes per link, requests and polls.
+
+Only activity inside the measurement window ``[warmup_s, duration_s)`` is
+counted. An HTTP exchange is counted whole (request and response, both
+sides' CPU) and attributed to the instant the request reached the server;
+for a long poll the answer, and so its size, comes later.
+"""
+
+from __future__ import annotations
+
+from sim.scenario import Costs, Network
+
+PUBLISHER, BROKER, SUBSCRIBERS = 0, 1, 2
+ROLES = ("publisher", "broker", "subscribers")
+
+PUBLISHER_SUBSCRIBERS, PUBLISHER_BROKER, BROKER_SUBSCRIBERS = 0, 1, 2
+LINKS = ("publisher_subscribers", "publisher_broker", "broker_subscribers")
+
+
+class Ledger:
+    """Running totals of what the modelled system spends."""
+
+    def __init__(self, costs: Costs, network: Network, start_s: float, end_s: float):
+        self.start_s = start_s
+        self.end_s = end_s
+        self._sent = costs.cpu_s_per_request_sent
+        self._handled = costs.cpu_s_per_request_handled
+        self._ser = costs.cpu_s_per_kib_serialised / 1024.0
+        self._deser = costs.cpu_s_per_kib_deserialised / 1024.0
+        self._framing = network.request_overhead_bytes + network.response_overhead_bytes
+
+        self.cpu_s = [0.0, 0.0, 0.0]
+        self.bytes = [0, 0, 0]
+        self.requests = 0
+        self.polls = 0
+        self.empty_polls = 0
+        self.timeouts = 0
+
+    def counts(self, now: float) -> bool:
+        return self.start_s <= now < self.end_s
+
+    def exchange(
+        self,
+        at: float,
+        link: int,
+        client: int,
+        server: int,
+        request_body: int,
+        response_body: int,
+    ) -> None:
+        """One HTTP request from ``client`` to ``server`` and its response,
+        the request having reached the server at ``at``."""
+        self.request(at, link, client, server, request_body)
+        self.response_body(at, link, server, client, response_body)
+
+    def request(self, at: float, link: int, client: int, server: int, body: int) -> None:
+        """A request and the framing of its response, without a response body."""
+        if not self.start_s <= at < self.end_s:
+            return
+        self.requests += 1
+        self.bytes[link] += self._framing + body
+        self.cpu_s[client] += self._sent + self._ser * body
+        self.cpu_s[server] += self._handled + self._deser * body
+
+    def response_body(self, at: float, link: int, server: int, client: int, body: int) -> None:
+        """The body of the answer to a request that reached the server at ``at``."""
+        if body and self.start_s <= at < self.end_s:
+            self.bytes[link] += body
+            self.cpu_s[server] += self._ser * body
+            self.cpu_s[client] += self._deser * body
+
+    def poll(self, now: float, events: int) -> None:
+        """A poll answered with ``events`` events (zero makes it empty)."""
+        if self.start_s <= now < self.end_s:
+            self.polls += 1
+            self.empty_polls += events == 0
+
+    def timeout(self, now: float) -> None:
+        """A caller gave up waiting for a reply."""
+        if self.start_s <= now < self.end_s:
+            self.timeouts += 1

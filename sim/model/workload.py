@@ -1,0 +1,76 @@
+"""Event arrivals and payload sizes, drawn once per replication.
+
+Every strategy of a replication replays the same arrays (common random
+numbers), so differences between strategies are not noise in the workload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model.streams import stream
+from sim.scenario import Constant, OnOff, Poisson, Scenario
+
+
+@dataclass(frozen=True)
+class Events:
+    """Publish times (sorted, simulated seconds) and payload sizes (bytes)."""
+
+    times: np.ndarray
+    payload_bytes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+def draw_events(scenario: Scenario, replication: int) -> Events:
+    """The events published during ``[0, duration_s)`` of one replication."""
+    sim = scenario.simulation
+    times = arrival_times(
+        scenario.workload.arrivals,
+        sim.duration_s,
+        stream(sim.seed, replication, "arrivals"),
+    )
+    sizes = scenario.workload.payload_bytes.draw(
+        stream(sim.seed, replication, "payload"), len(times)
+    )
+    return Events(times=times, payload_bytes=np.rint(sizes).astype(np.int64))
+
+
+def arrival_times(arrivals, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+    """Sorted arrival instants in ``[0, duration_s)``."""
+    if isinstance(arrivals, Poisson):
+        return _poisson(arrivals.rate_per_s, 0.0, duration_s, rng)
+    if isinstance(arrivals, Constant):
+        gap = 1.0 / arrivals.rate_per_s
+        first = rng.uniform(0.0, gap)
+        times = first + gap * np.arange(int(np.ceil((duration_s - first) / gap)))
+        return times[times < duration_s]
+    if isinstance(arrivals, OnOff):
+        return _on_off(arrivals, duration_s, rng)
+    raise TypeError(f"unknown arrival process {arrivals!r}")
+
+
+def _poisson(rate: float, start: float, end: float, rng: np.random.Generator) -> np.ndarray:
+    # Given their number, Poisson arrivals are independent uniforms on the span.
+    if rate == 0.0 or end <= start:
+        return np.empty(0)
+    n = rng.poisson(rate * (end - start))
+    return np.sort(rng.uniform(start, end, n))
+
+
+def _on_off(arrivals: OnOff, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+    # The process starts in its stationary state: on with probability
+    # mean_on / (mean_on + mean_off); exponential periods are memoryless.
+    cycle = arrivals.mean_on_s + arrivals.mean_off_s
+    on = rng.random() < arrivals.mean_on_s / cycle
+    chunks, t = [], 0.0
+    while t < duration_s:
+        mean = arrivals.mean_on_s if on else arrivals.mean_off_s
+        end = min(duration_s, t + rng.exponential(mean))
+        rate = arrivals.on_rate_per_s if on else arrivals.off_rate_per_s
+        chunks.append(_poisson(rate, t, end, rng))
+        t, on = end, not on
+    return np.concatenate(chunks) if chunks else np.empty(0)

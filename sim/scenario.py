@@ -1,0 +1,680 @@
+"""Scenario and sweep files: reading, validating, and applying sweep axes.
+
+A scenario is a TOML file describing one system (how long to simulate, the
+workload, the network, the cost model, the subscribers) and the strategies to
+compare on it. A sweep file is a scenario with a ``[sweep]`` table mapping
+dotted field paths to lists of values. Everything is validated on load into
+frozen objects; a problem is reported as a :class:`~sim.errors.ScenarioError`
+that names the file, the dotted field path, the value and what was expected.
+
+This module knows files and TOML. It knows nothing of SimPy, pandas or the
+command line.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import itertools
+import math
+import tomllib
+from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sim.errors import ScenarioError
+
+BUNDLED_PACKAGE = "sim.scenarios"
+DEFAULT_SWEEP = "default"
+
+
+class _Frozen(BaseModel):
+    # strict: TOML already types its values, so "1.5" must not pass for 1.5
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# -- distributions -----------------------------------------------------------
+#
+# Each distribution draws non-negative values in the unit its field name
+# carries (seconds for ``latency_s``, bytes for ``payload_bytes``).
+
+
+class Fixed(_Frozen):
+    """Always the same value."""
+
+    kind: Literal["fixed"]
+    value: float = Field(ge=0)
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value)
+
+
+class Exponential(_Frozen):
+    """Exponential with the given mean (memoryless service or delay)."""
+
+    kind: Literal["exponential"]
+    mean: float = Field(gt=0)
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.exponential(self.mean, n)
+
+
+class LogNormal(_Frozen):
+    """Log-normal given by its median and the sigma of the underlying normal."""
+
+    kind: Literal["lognormal"]
+    median: float = Field(gt=0)
+    sigma: float = Field(ge=0)
+
+    @property
+    def mean(self) -> float:
+        return self.median * math.exp(self.sigma**2 / 2)
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.lognormal(math.log(self.median), self.sigma, n)
+
+
+class Uniform(_Frozen):
+    """Uniform between ``low`` and ``high``."""
+
+    kind: Literal["uniform"]
+    low: float = Field(ge=0)
+    high: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(
+                f"high ({self.high}) must not be below low ({self.low})"
+            )
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, n)
+
+
+Distribution = Annotated[
+    Union[Fixed, Exponential, LogNormal, Uniform], Field(discriminator="kind")
+]
+PayloadDistribution = Annotated[Union[Fixed, LogNormal], Field(discriminator="kind")]
+
+
+# -- arrivals ----------------------------------------------------------------
+
+
+class Poisson(_Frozen):
+    """Events arrive independently at a constant mean rate."""
+
+    kind: Literal["poisson"]
+    rate_per_s: float = Field(gt=0)
+
+    @property
+    def mean_rate_per_s(self) -> float:
+        return self.rate_per_s
+
+
+class Constant(_Frozen):
+    """Events arrive exactly ``1 / rate_per_s`` apart, from a random offset."""
+
+    kind: Literal["constant"]
+    rate_per_s: float = Field(gt=0)
+
+    @property
+    def mean_rate_per_s(self) -> float:
+        return self.rate_per_s
+
+
+class OnOff(_Frozen):
+    """Bursts: Poisson at ``on_rate_per_s`` during on periods, at
+    ``off_rate_per_s`` between them; period lengths are exponential."""
+
+    kind: Literal["onoff"]
+    on_rate_per_s: float = Field(gt=0)
+    off_rate_per_s: float = Field(default=0.0, ge=0)
+    mean_on_s: float = Field(gt=0)
+    mean_off_s: float = Field(gt=0)
+
+    @property
+    def mean_rate_per_s(self) -> float:
+        cycle = self.mean_on_s + self.mean_off_s
+        on, off = self.mean_on_s / cycle, self.mean_off_s / cycle
+        return on * self.on_rate_per_s + off * self.off_rate_per_s
+
+
+Arrivals = Annotated[Union[Poisson, Constant, OnOff], Field(discriminator="kind")]
+
+
+# -- the system --------------------------------------------------------------
+
+
+class Simulation(_Frozen):
+    """How long to simulate and how often.
+
+    Metrics cover the window ``[warmup_s, duration_s)``. Events published in
+    that window are followed until every subscriber has them, for at most
+    ``drain_s`` simulated seconds after ``duration_s`` (default: as long
+    again as ``duration_s``); what is still missing then is ``undelivered``.
+    """
+
+    duration_s: float = Field(gt=0)
+    warmup_s: float = Field(default=0.0, ge=0)
+    seed: int = Field(default=0, ge=0)
+    replications: int = Field(default=1, ge=1)
+    drain_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _warmup_before_end(self) -> Simulation:
+        if self.warmup_s >= self.duration_s:
+            raise ValueError(
+                f"warmup_s ({self.warmup_s}) must be shorter than "
+                f"duration_s ({self.duration_s})"
+            )
+        return self
+
+    @property
+    def window_s(self) -> float:
+        return self.duration_s - self.warmup_s
+
+    @property
+    def drain_limit_s(self) -> float:
+        return self.duration_s if self.drain_s is None else self.drain_s
+
+
+class Workload(_Frozen):
+    """What the publisher emits and how many subscribers want each event."""
+
+    subscribers: int = Field(ge=1)
+    arrivals: Arrivals
+    payload_bytes: PayloadDistribution
+
+
+class Network(_Frozen):
+    """One-way latency of every message, and HTTP framing overhead."""
+
+    latency_s: Distribution
+    request_overhead_bytes: int = Field(ge=0)
+    response_overhead_bytes: int = Field(ge=0)
+
+
+class Costs(_Frozen):
+    """CPU seconds the modelled system spends on communication.
+
+    ``per_request_sent`` is charged to the side that makes an HTTP request
+    (including reading its response), ``per_request_handled`` to the side
+    that serves it. Each body, request or response, costs its sender
+    ``per_kib_serialised`` and its receiver ``per_kib_deserialised`` per KiB.
+    """
+
+    cpu_s_per_request_sent: float = Field(ge=0)
+    cpu_s_per_request_handled: float = Field(ge=0)
+    cpu_s_per_kib_serialised: float = Field(ge=0)
+    cpu_s_per_kib_deserialised: float = Field(ge=0)
+
+
+class Subscriber(_Frozen):
+    """Each subscriber handles one event at a time per worker."""
+
+    service_time_s: Distribution
+    concurrency: int = Field(ge=1)
+
+
+class _Strategy(_Frozen):
+    name: str = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if value != value.strip() or "." in value:
+            raise ValueError(
+                f"strategy name {value!r} must have no dots and no outer spaces"
+            )
+        return value
+
+
+class ShortPoll(_Strategy):
+    """Each consumer asks the publisher for new events every ``interval_s``.
+
+    ``phase = "random"`` starts each consumer at an independent uniform
+    offset within the interval; ``"aligned"`` makes them all poll at the same
+    instants. With ``repoll_when_full`` a consumer whose poll came back with
+    a full batch asks again as soon as its workers have taken the batch,
+    instead of waiting for the next tick, as paging clients do.
+    """
+
+    kind: Literal["short_poll"]
+    interval_s: float = Field(gt=0)
+    max_batch: int = Field(default=10, ge=1)
+    phase: Literal["random", "aligned"] = "random"
+    repoll_when_full: bool = True
+
+
+class LongPoll(_Strategy):
+    """Each consumer holds a request open until an event is available or
+    ``wait_s`` passes (Amazon SQS allows up to 20 s), then asks again."""
+
+    kind: Literal["long_poll"]
+    wait_s: float = Field(gt=0)
+    max_batch: int = Field(default=10, ge=1)
+
+
+class Fanout(_Strategy):
+    """The publisher POSTs every event to every subscriber itself, with at
+    most ``concurrency`` calls in flight, each abandoned after ``timeout_s``."""
+
+    kind: Literal["fanout"]
+    concurrency: int = Field(ge=1)
+    timeout_s: float = Field(gt=0)
+
+
+class Broker(_Strategy):
+    """The publisher POSTs each event once to a broker, which pushes it to
+    each subscriber with ``push_concurrency`` calls in flight per subscriber;
+    the subscriber's 2xx reply is the acknowledgement."""
+
+    kind: Literal["broker"]
+    push_concurrency: int = Field(ge=1)
+    timeout_s: float = Field(gt=0)
+    dispatch_delay_s: float = Field(default=0.0, ge=0)
+
+
+Strategy = Annotated[
+    Union[ShortPoll, LongPoll, Fanout, Broker], Field(discriminator="kind")
+]
+STRATEGY_KINDS = ("short_poll", "long_poll", "fanout", "broker")
+
+
+# names become folder names under results/
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class Scenario(_Frozen):
+    """One system and the strategies to compare on it."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    simulation: Simulation
+    workload: Workload
+    network: Network
+    costs: Costs
+    subscriber: Subscriber
+    # TOML gives a list; the tuple keeps the frozen scenario hashable
+    strategies: tuple[Strategy, ...] = Field(min_length=1, strict=False)
+
+    @field_validator("strategies")
+    @classmethod
+    def _unique_names(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        names = [s.name for s in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"strategy names must be unique; repeated: {repeated}")
+        return value
+
+    def strategy(self, name: str) -> Any:
+        """The strategy called ``name``; ValueError naming the choices if none."""
+        for s in self.strategies:
+            if s.name == name:
+                return s
+        names = [s.name for s in self.strategies]
+        raise ValueError(
+            f"no strategy named {name!r}{_suggestion(name, names)}; "
+            f"this scenario has {', '.join(names)}"
+        )
+
+
+class SweepSpec(_Frozen):
+    """The ``[sweep]`` table: a name and axes of values to try."""
+
+    name: str | None = Field(default=None, pattern=NAME_PATTERN)
+    axes: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep: the base scenario and one scenario per grid point."""
+
+    name: str
+    source: str
+    base: Scenario
+    axes: dict[str, list[Any]]
+    points: tuple[dict[str, Any], ...]
+    scenarios: tuple[Scenario, ...]
+
+
+# -- loading -----------------------------------------------------------------
+
+
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | None = None
+) -> Scenario:
+    """Read and validate a scenario file (a ``[sweep]`` table is ignored).
+
+    ``overrides`` maps dotted field paths, as sweep axes name them, to values
+    that replace the file's before validation.
+    """
+    source, raw = _read_toml(path)
+    raw.pop("sweep", None)
+    _override(raw, overrides or {}, source)
+    return _validate(Scenario, raw, source)
+
+
+def load_sweep(
+    path: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> Sweep:
+    """Read a sweep file (or the bundled default) and validate every point.
+
+    A sweep file without a ``[sweep]`` table is a sweep of one point.
+    ``overrides`` replace fields of the scenario, as in :func:`load_scenario`.
+    """
+    source, raw = _read_toml(DEFAULT_SWEEP if path is None else path)
+    _override(raw, overrides or {}, source)
+    problems: list[str] = []
+    spec = base = None
+    try:
+        spec = _validate(SweepSpec, raw.pop("sweep", {}), source, prefix="sweep")
+    except ScenarioError as exc:
+        problems += exc.problems
+    try:
+        base = _validate(Scenario, raw, source)
+    except ScenarioError as exc:
+        problems += exc.problems
+    if spec is not None and base is not None:
+        problems += [
+            p
+            for axis, values in spec.axes.items()
+            for p in _axis_problems(raw, axis, values)
+        ]
+    if problems:
+        raise ScenarioError(source, problems)
+
+    points = tuple(_grid(spec.axes))
+    scenarios = []
+    for point in points:
+        override = copy.deepcopy(raw)
+        for axis, value in point.items():
+            _set_path(override, axis, value)
+        where = ", ".join(f"{k} = {v!r}" for k, v in point.items())
+        scenarios.append(_validate(Scenario, override, f"{source} (sweep point {where})"))
+
+    return Sweep(
+        name=spec.name or base.name,
+        source=source,
+        base=base,
+        axes=dict(spec.axes),
+        points=points,
+        scenarios=tuple(scenarios),
+    )
+
+
+def bundled_names() -> list[str]:
+    """Names of the scenario files shipped with the package."""
+    folder = resources.files(BUNDLED_PACKAGE)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def _read_toml(path: str | Path) -> tuple[str, dict[str, Any]]:
+    file = Path(path)
+    if not file.exists() and str(path) in bundled_names():
+        resource = resources.files(BUNDLED_PACKAGE) / f"{path}.toml"
+        source, text = f"{path} (bundled)", resource.read_text(encoding="utf-8")
+    else:
+        source = str(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ScenarioError(
+                source,
+                [
+                    "no such file; give a path to a TOML scenario or one of the "
+                    f"bundled names: {', '.join(bundled_names())}"
+                ],
+            ) from None
+        except IsADirectoryError:
+            raise ScenarioError(source, ["is a folder; expected a TOML file"]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError(source, [f"cannot be read: {exc}"]) from None
+    try:
+        return source, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(source, [f"invalid TOML: {exc}"]) from None
+
+
+def _validate(model: type[BaseModel], raw: Any, source: str, prefix: str = "") -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # A misspelt key also makes the field it was meant for "missing";
+        # the suggestion on the unknown key already says so.
+        misspelt = {
+            _misspelt_field(model, raw, err) for err in errors
+        } - {None}
+        problems = [
+            _describe(model, raw, err, prefix)
+            for err in errors
+            if not (err["type"] == "missing" and tuple(err["loc"]) in misspelt)
+        ]
+        raise ScenarioError(source, problems) from None
+
+
+def _misspelt_field(model: type[BaseModel], raw: Any, err: Any) -> tuple | None:
+    """The location of the field an unknown key probably meant, if any."""
+    if err["type"] != "extra_forbidden":
+        return None
+    *parent, key = err["loc"]
+    _, _, parent_model = _walk_loc(model, raw, parent)
+    meant = _closest(str(key), _field_names(parent_model))
+    return None if meant is None else (*parent, meant)
+
+
+# -- error messages ----------------------------------------------------------
+
+
+def _describe(model: type[BaseModel], raw: Any, err: Any, prefix: str) -> str:
+    path, _, _ = _walk_loc(model, raw, err["loc"])
+    where = ".".join(filter(None, [prefix, path])) or "(top level)"
+    kind, msg = err["type"], err["msg"]
+
+    if kind == "extra_forbidden":
+        key = str(err["loc"][-1])
+        _, _, parent_model = _walk_loc(model, raw, err["loc"][:-1])
+        valid = sorted(_field_names(parent_model))
+        return (
+            f"{where}: unknown key {key!r}{_suggestion(key, valid)}; valid keys here: "
+            f"{', '.join(valid)}"
+        )
+    if kind == "missing":
+        return f"{where}: missing; this field is required"
+    if kind == "union_tag_invalid":
+        tags = err.get("ctx", {}).get("expected_tags", "")
+        given = err.get("ctx", {}).get("tag", "")
+        options = [t.strip(" '") for t in str(tags).split(",")]
+        return (
+            f"{where}.kind: got {given!r}{_suggestion(str(given), options)}; "
+            f"expected one of {tags}"
+        )
+    if kind == "union_tag_not_found":
+        return f"{where}: missing 'kind'; {msg.lower()}"
+    if kind == "too_short" and not err["input"]:
+        return f"{where}: is empty; expected at least one entry"
+    if kind == "value_error":
+        return f"{where}: {msg.removeprefix('Value error, ')}"
+    expected = msg.replace("Input should be ", "expected ", 1)
+    return f"{where}: got {err['input']!r}; {expected}"
+
+
+def _walk_loc(
+    model: type[BaseModel], raw: Any, loc: Sequence[Any]
+) -> tuple[str, Any, type[BaseModel] | None]:
+    """Render a pydantic error location as a dotted path of the user's file.
+
+    Pydantic puts the tag of a tagged union into the location; the user never
+    wrote it, so it is dropped. Strategies are named by their ``name`` so the
+    path reads as a sweep axis would (``strategies.poll_1s.interval_s``).
+    """
+    parts: list[str] = []
+    node, current = raw, model
+    for item in loc:
+        if isinstance(node, dict) and item not in node and node.get("kind") == item:
+            current = _union_member(current, item)
+            continue
+        if isinstance(item, int) and isinstance(node, list):
+            entry = node[item] if item < len(node) else None
+            label = entry.get("name") if isinstance(entry, dict) else None
+            if isinstance(label, str) and label and parts and parts[-1] == "strategies":
+                parts.append(label)
+            elif parts:
+                parts[-1] = f"{parts[-1]}[{item}]"
+            else:
+                parts.append(f"[{item}]")
+            node = entry
+            continue
+        parts.append(str(item))
+        node = node.get(item) if isinstance(node, dict) else None
+        current = _field_model(current, str(item))
+    return ".".join(parts), node, current
+
+
+def _field_model(model: Any, field: str) -> Any:
+    if model is None or not hasattr(model, "model_fields"):
+        return None
+    info = model.model_fields.get(field)
+    return None if info is None else info.annotation
+
+
+def _union_member(annotation: Any, tag: str) -> Any:
+    for member in _members(annotation):
+        kind = getattr(member, "model_fields", {}).get("kind")
+        if kind is not None and tag in getattr(kind.annotation, "__args__", ()):
+            return member
+    return annotation
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The model classes an annotation may hold (unwrapping unions, tuples)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[Any] = []
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found += _members(arg)
+    meta = getattr(annotation, "__origin__", None)
+    if meta is not None and not found:
+        found += _members(meta)
+    return found
+
+
+def _field_names(model: Any) -> list[str]:
+    members = _members(model)
+    return sorted({name for m in members for name in m.model_fields})
+
+
+def _closest(word: str, options: Sequence[str]) -> str | None:
+    options = [str(o) for o in options]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    # a unit suffix left off ("rate" for "rate_per_s") is too short for difflib
+    close = close or [o for o in options if word and o.startswith(word)][:1]
+    return close[0] if close else None
+
+
+def _suggestion(word: str, options: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest option, or nothing."""
+    close = _closest(word, options)
+    return f" (did you mean {close!r}?)" if close else ""
+
+
+# -- sweep axes --------------------------------------------------------------
+
+
+def _axis_problems(raw: dict[str, Any], axis: str, values: Any) -> Iterator[str]:
+    where = f"sweep.axes.{axis!r}"
+    if not isinstance(values, list) or not values:
+        yield f"{where}: expected a non-empty list of values, got {values!r}"
+        return
+    reason = _path_problem(raw, axis)
+    if reason:
+        yield f"{where}: {reason}"
+
+
+def _path_problem(raw: dict[str, Any], axis: str) -> str | None:
+    """Why ``axis`` names no field of this scenario, or None if it does."""
+    parts = axis.split(".")
+    node: Any = raw
+    model: Any = Scenario
+    walked: list[str] = []
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if walked == ["strategies"]:
+            names = [s.get("name") for s in node if isinstance(s, dict)]
+            if part not in names:
+                return (
+                    f"no strategy named {part!r}{_suggestion(part, names)}; "
+                    f"strategies here: {', '.join(map(str, names))}"
+                )
+            node = node[names.index(part)]
+            model = _union_member(Strategy, node.get("kind"))
+        else:
+            fields = _field_names(model)
+            if part not in fields:
+                place = ".".join(walked) or "the top level"
+                return (
+                    f"names no field: {place} has no {part!r}{_suggestion(part, fields)}; "
+                    f"fields there: {', '.join(fields)}"
+                )
+            node = node.get(part) if isinstance(node, dict) else None
+            model = _field_model(model, part)
+            if isinstance(node, dict) and "kind" in node:
+                model = _union_member(model, node["kind"])
+        walked.append(part)
+        i += 1
+    if walked == ["strategies"] or isinstance(node, dict):
+        return "names a table, not a single field"
+    return None
+
+
+def _override(raw: dict[str, Any], overrides: Mapping[str, Any], source: str) -> None:
+    problems = [
+        f"override {path!r}: {reason}"
+        for path in overrides
+        if (reason := _path_problem(raw, path))
+    ]
+    if problems:
+        raise ScenarioError(source, problems)
+    for path, value in overrides.items():
+        _set_path(raw, path, value)
+
+
+def _set_path(raw: dict[str, Any], axis: str, value: Any) -> None:
+    parts = axis.split(".")
+    node: Any = raw
+    for i, part in enumerate(parts[:-1]):
+        if i == 1 and parts[0] == "strategies":
+            node = next(s for s in node if s.get("name") == part)
+        else:
+            node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _grid(axes: Mapping[str, list[Any]]) -> Iterator[dict[str, Any]]:
+    names = list(axes)
+    for combo in itertools.product(*(axes[n] for n in names)):
+        yield dict(zip(names, combo))
