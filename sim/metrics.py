@@ -62,6 +62,20 @@ METRICS: tuple[Metric, ...] = (
            "empty_polls / polls; NaN for strategies that do not poll"),
     Metric("timeouts", "timed-out calls", "requests",
            "push calls whose caller gave up waiting for the reply"),
+    Metric("transport_errors", "refused connections", "requests",
+           "push attempts refused before any request was sent"),
+    Metric("http_4xx", "4xx answers", "requests",
+           "400 answers (not retried); 429 is counted apart"),
+    Metric("http_429", "429 answers", "requests", "rate-limited answers"),
+    Metric("http_5xx", "5xx answers", "requests", "500 and 503 answers"),
+    Metric("retries", "retries", "requests", "attempts after the first"),
+    Metric("dead_lettered", "dead-lettered", "deliveries",
+           "deliveries given up: retries or time to live exhausted, or a 400 "
+           "(an attempt that timed out may still have been handled)"),
+    Metric("duplicates", "duplicates", "deliveries",
+           "events a subscriber received again after handling them"),
+    Metric("subscriber_down_s", "subscriber downtime", "s",
+           "seconds subscribers spent down in the window, summed over them"),
 )
 METRIC_NAMES = tuple(m.name for m in METRICS)
 BY_NAME = {m.name: m for m in METRICS}
@@ -70,6 +84,7 @@ BY_NAME = {m.name: m for m in METRICS}
 def metrics_row(outcome: Outcome) -> dict[str, float]:
     """The metrics of one run, in the order of :data:`METRICS`."""
     events = outcome.events_published
+    c = outcome.counts
     samples = outcome.latency_s[~np.isnan(outcome.latency_s)]
     cpu_total = sum(outcome.cpu_s.values())
     bytes_total = sum(outcome.bytes.values())
@@ -91,12 +106,16 @@ def metrics_row(outcome: Outcome) -> dict[str, float]:
         "bytes_total": bytes_total,
         **{f"bytes_{link}": v for link, v in outcome.bytes.items()},
         "bytes_per_event": _per(bytes_total, events),
-        "requests_total": outcome.requests,
-        "requests_per_event": _per(outcome.requests, events),
+        "requests_total": c["requests"],
+        "requests_per_event": _per(c["requests"], events),
         "polls": outcome.polls,
         "empty_polls": outcome.empty_polls,
         "empty_poll_fraction": _per(outcome.empty_polls, outcome.polls),
-        "timeouts": outcome.timeouts,
+        **{k: c[k] for k in ("timeouts", "transport_errors", "http_429", "retries",
+                             "dead_lettered", "duplicates")},
+        "http_4xx": c["http_400"],
+        "http_5xx": c["http_500"] + c["http_503"],
+        "subscriber_down_s": outcome.down_s,
     }
     return {name: row[name] for name in METRIC_NAMES}
 

@@ -231,11 +231,178 @@ class Costs(_Frozen):
     cpu_s_per_kib_deserialised: float = Field(ge=0)
 
 
+# -- faults ------------------------------------------------------------------
+
+
+class Outage(_Frozen):
+    """A scheduled window during which a subscriber is down."""
+
+    start_s: float = Field(ge=0)
+    duration_s: float = Field(gt=0)
+
+
+class Faults(_Frozen):
+    """What goes wrong at a subscriber.
+
+    ``when_down`` says what a caller meets while the subscriber is down:
+    ``"refuse"`` (the connection is refused at once: a transport error one
+    round trip later, no HTTP exchange), ``"blackhole"`` (nothing answers:
+    the caller waits out its timeout) or ``"503"`` (a load balancer answers
+    503 with ``Retry-After``). A rate limit answers 429 with ``Retry-After``.
+    ``error_5xx_probability`` fails a handled event with 500 after its
+    service time; ``error_4xx_probability`` rejects it with 400 on arrival
+    (not retried). ``ack_loss_probability`` loses the 2xx of a handled event,
+    so the caller times out and delivers it again. Beyond ``queue_limit``
+    waiting requests the subscriber answers 503.
+    """
+
+    outages: tuple[Outage, ...] = Field(default=(), strict=False)
+    mtbf_s: float | None = Field(default=None, gt=0)
+    mttr_s: float | None = Field(default=None, gt=0)
+    when_down: Literal["refuse", "blackhole", "503"] = "refuse"
+    error_5xx_probability: float = Field(default=0.0, ge=0, lt=1)
+    error_4xx_probability: float = Field(default=0.0, ge=0, lt=1)
+    rate_limit_per_s: float | None = Field(default=None, gt=0)
+    rate_limit_burst: int = Field(default=1, ge=1)
+    retry_after_s: float = Field(default=1.0, ge=0)
+    ack_loss_probability: float = Field(default=0.0, ge=0, lt=1)
+    queue_limit: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Faults:
+        if (self.mtbf_s is None) != (self.mttr_s is None):
+            raise ValueError(
+                "mtbf_s and mttr_s go together: give both for random outages, "
+                f"or neither (got mtbf_s={self.mtbf_s}, mttr_s={self.mttr_s})"
+            )
+        return self
+
+    @property
+    def any(self) -> bool:
+        return self != Faults()
+
+
+# -- retry policies ----------------------------------------------------------
+#
+# A policy gives the delay before each retry of a failed delivery. Every
+# policy stops after ``max_attempts`` attempts (the first included) and when
+# the next attempt would start more than ``ttl_s`` after the event was
+# published; with ``honour_retry_after`` a Retry-After answer delays the
+# next attempt to at least that long.
+
+
+class _Retrying(_Frozen):
+    max_attempts: int = Field(default=3, ge=1)
+    ttl_s: float | None = Field(default=None, gt=0)
+    honour_retry_after: bool = True
+
+
+class NoRetry(_Frozen):
+    """A failed delivery is given up at once."""
+
+    kind: Literal["none"]
+    max_attempts: Literal[1] = 1
+    ttl_s: None = None
+    honour_retry_after: bool = False
+
+
+class FixedRetry(_Retrying):
+    """The same delay before every retry."""
+
+    kind: Literal["fixed"]
+    delay_s: float = Field(ge=0)
+
+
+class ExponentialRetry(_Retrying):
+    """``base_s * multiplier ** (k - 1)`` before retry k, at most ``cap_s``,
+    with the jitter of the AWS Architecture Blog's "Exponential Backoff and
+    Jitter": ``full`` draws uniformly below it, ``equal`` keeps half and draws
+    the other half, ``decorrelated`` draws between ``base_s`` and three times
+    the previous delay (capped)."""
+
+    kind: Literal["exponential"]
+    base_s: float = Field(gt=0)
+    cap_s: float = Field(gt=0)
+    multiplier: float = Field(default=2.0, ge=1)
+    jitter: Literal["none", "full", "equal", "decorrelated"] = "none"
+
+
+class ScheduleRetry(_Retrying):
+    """Delays from a list, the last repeated; each scaled by a uniform
+    factor in ``[1 - randomisation, 1 + randomisation]``."""
+
+    kind: Literal["schedule"]
+    delays_s: tuple[float, ...] = Field(min_length=1, strict=False)
+    randomisation: float = Field(default=0.0, ge=0, lt=1)
+
+    @field_validator("delays_s")
+    @classmethod
+    def _non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(d < 0 for d in value):
+            raise ValueError(f"delays must be >= 0, got {list(value)}")
+        return value
+
+
+class PhasedRetry(_Frozen):
+    """Amazon SNS's HTTP/S delivery policy: ``no_delay_retries`` at once,
+    ``min_delay_retries`` ``min_delay_s`` apart, a backoff phase rising from
+    ``min_delay_s`` to ``max_delay_s``, then ``max_delay_retries`` at
+    ``max_delay_s``; ``retries`` in all (``max_attempts`` is one more)."""
+
+    kind: Literal["phases"]
+    retries: int = Field(ge=0)
+    no_delay_retries: int = Field(default=0, ge=0)
+    min_delay_retries: int = Field(default=0, ge=0)
+    max_delay_retries: int = Field(default=0, ge=0)
+    min_delay_s: float = Field(gt=0)
+    max_delay_s: float = Field(gt=0)
+    backoff_function: Literal["linear", "arithmetic", "geometric", "exponential"] = (
+        "linear"
+    )
+    randomisation: float = Field(default=0.0, ge=0, lt=1)
+    ttl_s: float | None = Field(default=None, gt=0)
+    honour_retry_after: bool = True
+
+    @property
+    def max_attempts(self) -> int:
+        return self.retries + 1
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PhasedRetry:
+        fixed = self.no_delay_retries + self.min_delay_retries + self.max_delay_retries
+        if fixed > self.retries:
+            raise ValueError(
+                f"no_delay_retries + min_delay_retries + max_delay_retries ({fixed}) "
+                f"must not exceed retries ({self.retries})"
+            )
+        if self.max_delay_s < self.min_delay_s:
+            raise ValueError(
+                f"max_delay_s ({self.max_delay_s}) must not be below "
+                f"min_delay_s ({self.min_delay_s})"
+            )
+        return self
+
+
+RetryPolicy = Annotated[
+    Union[NoRetry, FixedRetry, ExponentialRetry, ScheduleRetry, PhasedRetry],
+    Field(discriminator="kind"),
+]
+NO_RETRY = NoRetry(kind="none")
+
+
 class Subscriber(_Frozen):
-    """Each subscriber handles one event at a time per worker."""
+    """Each subscriber handles one event at a time per worker.
+
+    An idempotent subscriber records each event id it handles
+    (``cpu_s_per_idempotency_check`` for every event received) and answers
+    a duplicate at once; one that is not handles duplicates again in full.
+    """
 
     service_time_s: Distribution
     concurrency: int = Field(ge=1)
+    faults: Faults = Faults()
+    idempotent: bool = True
+    cpu_s_per_idempotency_check: float = Field(default=0.0, ge=0)
 
 
 class _Strategy(_Frozen):
@@ -251,50 +418,107 @@ class _Strategy(_Frozen):
         return value
 
 
-class ShortPoll(_Strategy):
+class PollBackoff(_Frozen):
+    """Adaptive polling: after an empty answer the wait before the next poll
+    grows by ``multiplier`` up to ``max_interval_s``; any event resets it to
+    the strategy's ``interval_s``. ``jitter`` draws the wait uniformly below
+    it (``full``) or in its upper half (``equal``)."""
+
+    max_interval_s: float = Field(gt=0)
+    multiplier: float = Field(default=2.0, ge=1)
+    jitter: Literal["none", "full", "equal"] = "none"
+
+
+class _Polling(_Strategy):
+    max_batch: int = Field(default=10, ge=1)
+    shared_queue: bool = False
+    prefetch: int = Field(default=0, ge=0)
+
+
+class ShortPoll(_Polling):
     """Each consumer asks the publisher for new events every ``interval_s``.
 
     ``phase = "random"`` starts each consumer at an independent uniform
     offset within the interval; ``"aligned"`` makes them all poll at the same
     instants. With ``repoll_when_full`` a consumer whose poll came back with
     a full batch asks again as soon as its workers have taken the batch,
-    instead of waiting for the next tick, as paging clients do.
+    instead of waiting for the next tick, as paging clients do. With
+    ``shared_queue`` all consumers take from one queue, so each event goes to
+    one of them (competing consumers) instead of to each. ``prefetch`` lets
+    a consumer poll again while fewer than that many received events wait
+    for a worker (Azure Service Bus's prefetch count).
+    ``false_empty_probability`` answers a poll empty although events wait,
+    as SQS short polling does when it samples servers that hold none.
     """
 
     kind: Literal["short_poll"]
     interval_s: float = Field(gt=0)
-    max_batch: int = Field(default=10, ge=1)
     phase: Literal["random", "aligned"] = "random"
     repoll_when_full: bool = True
+    backoff: PollBackoff | None = None
+    false_empty_probability: float = Field(default=0.0, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _backoff_above_interval(self) -> ShortPoll:
+        if self.backoff is not None and self.backoff.max_interval_s < self.interval_s:
+            raise ValueError(
+                f"backoff.max_interval_s ({self.backoff.max_interval_s}) must not be "
+                f"below interval_s ({self.interval_s})"
+            )
+        return self
 
 
-class LongPoll(_Strategy):
+class LongPoll(_Polling):
     """Each consumer holds a request open until an event is available or
-    ``wait_s`` passes (Amazon SQS allows up to 20 s), then asks again."""
+    ``wait_s`` passes (Amazon SQS allows up to 20 s), then asks again;
+    ``shared_queue`` and ``prefetch`` as for short polling."""
 
     kind: Literal["long_poll"]
     wait_s: float = Field(gt=0)
-    max_batch: int = Field(default=10, ge=1)
 
 
 class Fanout(_Strategy):
     """The publisher POSTs every event to every subscriber itself, with at
-    most ``concurrency`` calls in flight, each abandoned after ``timeout_s``."""
+    most ``concurrency`` calls in flight, each abandoned after ``timeout_s``;
+    failed calls are retried by ``retry``."""
 
     kind: Literal["fanout"]
     concurrency: int = Field(ge=1)
     timeout_s: float = Field(gt=0)
+    retry: RetryPolicy = NO_RETRY
 
 
 class Broker(_Strategy):
     """The publisher POSTs each event once to a broker, which pushes it to
     each subscriber with ``push_concurrency`` calls in flight per subscriber;
-    the subscriber's 2xx reply is the acknowledgement."""
+    the subscriber's 2xx reply is the acknowledgement.
+
+    With ``push_window = "adaptive"`` the calls allowed in flight start at
+    ``min(3, push_concurrency)``, grow by one with each success up to
+    ``push_concurrency`` and halve with each failure, as Google Cloud
+    Pub/Sub adapts its push rate to the rate of successes. ``preset`` fills
+    the fields it names from a provider's documented behaviour (see
+    :mod:`sim.presets`); fields given in the file win.
+    """
 
     kind: Literal["broker"]
     push_concurrency: int = Field(ge=1)
     timeout_s: float = Field(gt=0)
     dispatch_delay_s: float = Field(default=0.0, ge=0)
+    retry: RetryPolicy = NO_RETRY
+    push_window: Literal["fixed", "adaptive"] = "fixed"
+    preset: Literal["event_grid", "sns_http", "pubsub_push"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("preset"), str):
+            from sim.presets import BROKER_PRESETS
+
+            defaults = BROKER_PRESETS.get(data["preset"])
+            if defaults is not None:
+                return {**defaults, **data}
+        return data
 
 
 Strategy = Annotated[

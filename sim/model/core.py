@@ -8,6 +8,7 @@ import numpy as np
 import simpy
 
 from sim.model.engine import Sampler, later
+from sim.model.faults import Availability
 from sim.model.feed import Feed
 from sim.model.ledger import LINKS, ROLES, Ledger
 from sim.model.polling import LongPollConsumer, ShortPollConsumer
@@ -23,19 +24,30 @@ class Outcome:
     """Raw measurements of one run, before any summarising.
 
     ``latency_s`` holds the reaction latency of every (event, subscriber)
-    pair for events published in the window, NaN where the subscriber never
-    got the event before the run stopped.
+    pair for events published in the window (one per event with a shared
+    queue), NaN where the event never got there before the run stopped.
+    ``counts`` holds the ledger's counters (requests, polls, failures, ...).
     """
 
     events_published: int
     latency_s: np.ndarray
     cpu_s: dict[str, float]
     bytes: dict[str, int]
-    requests: int
-    polls: int
-    empty_polls: int
-    timeouts: int
+    counts: dict[str, int]
+    down_s: float
     stopped_at_s: float
+
+    @property
+    def requests(self) -> int:
+        return self.counts["requests"]
+
+    @property
+    def polls(self) -> int:
+        return self.counts["polls"]
+
+    @property
+    def empty_polls(self) -> int:
+        return self.counts["empty_polls"]
 
 
 def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcome:
@@ -44,33 +56,50 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
     events = draw_events(scenario, replication)
     sim = scenario.simulation
     seed, n_subs = sim.seed, scenario.workload.subscribers
+    shared = isinstance(strategy, (ShortPoll, LongPoll)) and strategy.shared_queue
     env = simpy.Environment()
 
     first, stop = np.searchsorted(events.times, [sim.warmup_s, sim.duration_s])
     complete = env.event()
-    deliveries = Deliveries(events.times, int(first), int(stop - first), n_subs, complete)
+    deliveries = Deliveries(
+        events.times, int(first), int(stop - first), 1 if shared else n_subs, complete
+    )
     ledger = Ledger(scenario.costs, scenario.network, sim.warmup_s, sim.duration_s)
     delay_s = Sampler(
-        scenario.network.latency_s, stream(seed, replication, "network", name_key(strategy.name))
+        scenario.network.latency_s,
+        stream(seed, replication, "network", name_key(strategy.name)),
     )
-    subscribers = [
-        Subscriber(
-            env,
-            i,
-            scenario.subscriber.concurrency,
-            Sampler(scenario.subscriber.service_time_s, stream(seed, replication, "service", i)),
-            deliveries,
+    horizon_s = sim.duration_s + sim.drain_limit_s
+    subscribers = []
+    for i in range(n_subs):
+        faults = stream(seed, replication, "faults", i)
+        subscribers.append(
+            Subscriber(
+                env,
+                i,
+                scenario.subscriber,
+                Sampler(
+                    scenario.subscriber.service_time_s,
+                    stream(seed, replication, "service", i),
+                ),
+                deliveries,
+                ledger,
+                Availability(scenario.subscriber.faults, horizon_s, faults),
+                faults,
+                slot=0 if shared else i,
+            )
         )
-        for i in range(n_subs)
-    ]
 
-    on_publish = _build(env, scenario, strategy, replication, events, subscribers, delay_s, ledger)
+    on_publish = _build(
+        env, scenario, strategy, replication, events, subscribers, delay_s, ledger,
+        deliveries,
+    )
     _publish(env, events.times, on_publish)
 
     until = env.all_of(
         [
             env.timeout(sim.duration_s),
-            env.any_of([complete, env.timeout(sim.duration_s + sim.drain_limit_s)]),
+            env.any_of([complete, env.timeout(horizon_s)]),
         ]
     )
     env.run(until=until)
@@ -80,36 +109,53 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
         latency_s=deliveries.latency_s,
         cpu_s=dict(zip(ROLES, ledger.cpu_s)),
         bytes=dict(zip(LINKS, ledger.bytes)),
-        requests=ledger.requests,
-        polls=ledger.polls,
-        empty_polls=ledger.empty_polls,
-        timeouts=ledger.timeouts,
+        counts=ledger.counts(),
+        down_s=sum(
+            s.availability.down_time_s(sim.warmup_s, sim.duration_s) for s in subscribers
+        ),
         stopped_at_s=float(env.now),
     )
 
 
-def _build(env, scenario, strategy, replication, events: Events, subscribers, delay_s, ledger):
+def _build(env, scenario, strategy, replication, events: Events, subscribers, delay_s,
+           ledger, deliveries):
     """Wire up one strategy; returns what to do when an event is published."""
-    payload = events.payload_bytes.tolist()
+    seed = scenario.simulation.seed
+    key = name_key(strategy.name)
 
     if isinstance(strategy, (ShortPoll, LongPoll)):
-        feed = Feed(events.payload_bytes, len(subscribers))
-        parts = dict(env=env, feed=feed, delay_s=delay_s, ledger=ledger)
+        shared = strategy.shared_queue
+        feed = Feed(events.payload_bytes, 1 if shared else len(subscribers))
+        parts = dict(
+            env=env, feed=feed, delay_s=delay_s, ledger=ledger,
+            rng=stream(seed, replication, "poll", key),
+        )
         if isinstance(strategy, ShortPoll):
             phases = _phases(scenario, strategy, replication, len(subscribers))
             for sub, phase in zip(subscribers, phases):
-                ShortPollConsumer(strategy, phase, index=sub.index, subscriber=sub, **parts)
+                ShortPollConsumer(
+                    strategy, phase, source=0 if shared else sub.index, subscriber=sub,
+                    **parts,
+                )
         else:
             for sub in subscribers:
-                LongPollConsumer(strategy, index=sub.index, subscriber=sub, **parts)
+                LongPollConsumer(
+                    strategy, source=0 if shared else sub.index, subscriber=sub, **parts
+                )
         return lambda _event: feed.publish()
 
+    parts = dict(
+        publish_times=events.times.tolist(),
+        payload_bytes=events.payload_bytes.tolist(),
+        delay_s=delay_s,
+        ledger=ledger,
+        deliveries=deliveries,
+        rng=stream(seed, replication, "retry", key),
+    )
     if isinstance(strategy, Fanout):
-        return fanout(env, strategy, subscribers, payload, delay_s, ledger)
-
+        return fanout(env, strategy, subscribers, **parts)
     if isinstance(strategy, Broker):
-        return BrokerModel(env, strategy, subscribers, payload, delay_s, ledger).on_publish
-
+        return BrokerModel(env, strategy, subscribers, **parts).on_publish
     raise TypeError(f"unknown strategy {strategy!r}")
 
 

@@ -35,9 +35,28 @@ class Ledger:
         self.polls = 0
         self.empty_polls = 0
         self.timeouts = 0
+        self.transport_errors = 0
+        self.responses = {400: 0, 429: 0, 500: 0, 503: 0}
+        self.retries = 0
+        self.dead_lettered = 0
+        self.duplicates = 0
 
-    def counts(self, now: float) -> bool:
-        return self.start_s <= now < self.end_s
+    def counts(self) -> dict[str, int]:
+        """Every counter, by name."""
+        return {
+            "requests": self.requests,
+            "polls": self.polls,
+            "empty_polls": self.empty_polls,
+            "timeouts": self.timeouts,
+            "transport_errors": self.transport_errors,
+            "http_400": self.responses[400],
+            "http_429": self.responses[429],
+            "http_500": self.responses[500],
+            "http_503": self.responses[503],
+            "retries": self.retries,
+            "dead_lettered": self.dead_lettered,
+            "duplicates": self.duplicates,
+        }
 
     def exchange(
         self,
@@ -79,3 +98,30 @@ class Ledger:
         """A caller gave up waiting for a reply."""
         if self.start_s <= now < self.end_s:
             self.timeouts += 1
+
+    def connect_failed(self, now: float, client: int, refused: bool) -> None:
+        """A connection attempt that never carried a request: the client
+        paid to try; a refusal is also a transport error it learns of."""
+        if self.start_s <= now < self.end_s:
+            self.cpu_s[client] += self._sent
+            self.transport_errors += refused
+
+    def error_response(self, now: float, status: int) -> None:
+        if self.start_s <= now < self.end_s:
+            self.responses[status] += 1
+
+    def cpu(self, now: float, role: int, seconds: float) -> None:
+        if self.start_s <= now < self.end_s:
+            self.cpu_s[role] += seconds
+
+    def retry(self, now: float) -> None:
+        if self.start_s <= now < self.end_s:
+            self.retries += 1
+
+    def dead_letter(self, now: float) -> None:
+        if self.start_s <= now < self.end_s:
+            self.dead_lettered += 1
+
+    def duplicate(self, now: float) -> None:
+        if self.start_s <= now < self.end_s:
+            self.duplicates += 1

@@ -2,13 +2,15 @@
 
 A consumer polls on behalf of its subscriber and hands each event it
 receives to the subscriber's workers. It takes work at its own pace: it does
-not poll while a poll is in flight or while events it received are still
-waiting for a worker, so a slow subscriber leaves events waiting at the
-source instead of in its own queue.
+not poll while a poll is in flight, nor while more than ``prefetch`` events
+it received still wait for a worker, so a slow subscriber leaves events
+waiting at the source rather than in its own queue. While its subscriber is
+down it does not poll; an answer already on its way is still taken.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import simpy
 
 from sim.model.engine import Sampler, later
@@ -22,21 +24,27 @@ class _Consumer:
     def __init__(
         self,
         env: simpy.Environment,
-        index: int,
+        strategy,
         feed: Feed,
+        source: int,
         subscriber: Subscriber,
         delay_s: Sampler,
         ledger: Ledger,
-        max_batch: int,
+        rng: np.random.Generator,
     ):
         self.env = env
-        self.index = index
         self.feed = feed
+        self.source = source  # this consumer's cursor in the feed
         self.subscriber = subscriber
         self.delay_s = delay_s
         self.ledger = ledger
-        self.max_batch = max_batch
+        self.rng = rng
+        self.max_batch = strategy.max_batch
+        self.prefetch = strategy.prefetch
         self.in_flight = False
+
+    def _ready(self) -> bool:
+        return not self.in_flight and self.subscriber.backlog <= self.prefetch
 
     def _send(self) -> None:
         self.in_flight = True
@@ -48,10 +56,11 @@ class _Consumer:
     def _request_arrives(self, now: float) -> None:
         self.ledger.request(now, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0)
 
-    def _answer(self, arrived_at: float) -> None:
+    def _answer(self, arrived_at: float, empty: bool = False) -> None:
         """The publisher answers with what is new for this consumer. Like the
         request, the answer counts at the instant the poll reached it."""
-        start, stop, body = self.feed.take(self.index, self.max_batch)
+        limit = 0 if empty else self.max_batch
+        start, stop, body = self.feed.take(self.source, limit)
         ledger = self.ledger
         ledger.response_body(arrived_at, PUBLISHER_SUBSCRIBERS, PUBLISHER, SUBSCRIBERS, body)
         ledger.poll(arrived_at, stop - start)
@@ -68,39 +77,69 @@ class _Consumer:
 
 
 class ShortPollConsumer(_Consumer):
-    """Polls every ``interval_s`` on a fixed grid starting at ``phase_s``.
+    """Polls every ``interval_s`` on a fixed grid starting at ``phase_s``, or,
+    with a backoff, ``interval_s`` to ``max_interval_s`` after each answer.
 
-    A tick that finds the consumer busy (a poll in flight, or events not yet
-    taken by a worker) is skipped: the consumer never has two polls open.
+    A tick that finds the consumer busy or its subscriber down is skipped:
+    the consumer never has two polls open.
     """
 
     def __init__(self, strategy: ShortPoll, phase_s: float, **parts):
-        super().__init__(max_batch=strategy.max_batch, **parts)
+        super().__init__(strategy=strategy, **parts)
         self.interval_s = strategy.interval_s
         self.repoll_when_full = strategy.repoll_when_full
+        self.false_empty = strategy.false_empty_probability
+        self.backoff = strategy.backoff
+        self.wait_s = strategy.interval_s
         self.phase_s = phase_s
         self._tick_no = 0
         later(self.env, phase_s, self._tick)
 
     def _tick(self) -> None:
-        if not self.in_flight and not self.subscriber.backlog:
+        polled = self._ready() and not self.subscriber.is_down(self.env.now)
+        if polled:
             self._send()
-        # ticks are computed from the grid, not accumulated, so they never drift
-        self._tick_no += 1
-        next_tick = self.phase_s + self._tick_no * self.interval_s
-        later(self.env, next_tick - self.env.now, self._tick)
+        if self.backoff is None:
+            # ticks are computed from the grid, not accumulated, so they never drift
+            self._tick_no += 1
+            next_tick = self.phase_s + self._tick_no * self.interval_s
+            later(self.env, next_tick - self.env.now, self._tick)
+        elif not polled:
+            later(self.env, self._jittered(self.wait_s), self._tick)
 
     def _arrive(self) -> None:
-        self._request_arrives(self.env.now)
-        self._answer(self.env.now)
+        now = self.env.now
+        self._request_arrives(now)
+        empty = (
+            self.false_empty > 0.0
+            and self.feed.has_new(self.source)
+            and self.rng.random() < self.false_empty
+        )
+        self._answer(now, empty)
 
     def _received(self, count: int) -> None:
         if self.repoll_when_full and count == self.max_batch:
-            self.subscriber.when_drained(self._repoll)
+            self.subscriber.when_backlog_at_most(self.prefetch, self._repoll)
+        elif self.backoff is not None:
+            if count:
+                self.wait_s = self.interval_s
+            else:
+                self.wait_s = min(self.backoff.max_interval_s, self.wait_s * self.backoff.multiplier)
+            later(self.env, self._jittered(self.wait_s), self._tick)
 
     def _repoll(self) -> None:
-        if not self.in_flight:
+        if not self.in_flight and not self.subscriber.is_down(self.env.now):
             self._send()
+        elif self.backoff is not None and not self.in_flight:
+            later(self.env, self._jittered(self.wait_s), self._tick)
+
+    def _jittered(self, wait_s: float) -> float:
+        jitter = self.backoff.jitter if self.backoff is not None else "none"
+        if jitter == "full":
+            return self.rng.uniform(0.0, wait_s)
+        if jitter == "equal":
+            return wait_s / 2 + self.rng.uniform(0.0, wait_s / 2)
+        return wait_s
 
 
 class LongPollConsumer(_Consumer):
@@ -108,25 +147,34 @@ class LongPollConsumer(_Consumer):
 
     The publisher answers as soon as anything is new for this consumer, or
     with an empty answer when the wait expires. The consumer polls again as
-    soon as its workers have taken what it received.
+    soon as its workers have taken what it received (down to ``prefetch``
+    waiting), or when its subscriber comes back up.
     """
 
     def __init__(self, strategy: LongPoll, **parts):
-        super().__init__(max_batch=strategy.max_batch, **parts)
+        super().__init__(strategy=strategy, **parts)
         self.wait_s = strategy.wait_s
-        self._send()
+        self._poll_when_up()
+
+    def _poll_when_up(self) -> None:
+        now = self.env.now
+        if self.subscriber.is_down(now):
+            later(self.env, self.subscriber.availability.up_at(now) - now, self._poll_when_up)
+        elif not self.in_flight:
+            self._send()
 
     def _arrive(self) -> None:
-        self._request_arrives(self.env.now)
-        if self.feed.has_new(self.index):
-            self._answer(self.env.now)
+        now = self.env.now
+        self._request_arrives(now)
+        if self.feed.has_new(self.source):
+            self._answer(now)
             return
-        poll = _HeldPoll(self, self.env.now)
+        poll = _HeldPoll(self, now)
         self.feed.wait(poll.wake)
         later(self.env, self.wait_s, poll.expire)
 
     def _received(self, count: int) -> None:
-        self.subscriber.when_drained(self._send)
+        self.subscriber.when_backlog_at_most(self.prefetch, self._poll_when_up)
 
 
 class _HeldPoll:
@@ -140,10 +188,12 @@ class _HeldPoll:
         self.arrived_at = arrived_at
         self.open = True
 
-    def wake(self) -> None:
-        if self.open:
+    def wake(self) -> bool:
+        """Answer if something is new for this consumer; True if answered."""
+        if self.open and self.consumer.feed.has_new(self.consumer.source):
             self.open = False
             self.consumer._answer(self.arrived_at)
+        return not self.open
 
     def expire(self) -> None:
         if self.open:

@@ -1,11 +1,17 @@
 """Push: direct fan-out from the publisher, and a broker in between.
 
-A :class:`Pusher` POSTs (event, subscriber) pairs in FIFO order with at most
-``concurrency`` calls in flight. A call ends when the subscriber's reply
-arrives, which is after a worker has handled the event, or when the caller
-gives up after ``timeout_s``. A call given up on still reaches the
-subscriber, which handles it (the request was sent); only the caller stops
-waiting. Retrying is not modelled here.
+A :class:`Pusher` POSTs deliveries (an event for one subscriber) in FIFO
+order with at most ``window`` calls in flight. A call ends when the
+subscriber's answer arrives (2xx once a worker has handled the event), when
+the connection is refused, or when the caller gives up after ``timeout_s``.
+A call given up on still reaches the subscriber, which handles it; only the
+caller stops waiting, and a retry may then deliver the event twice.
+
+What the caller learns decides what happens next: 2xx ends the delivery; a
+400 is not retried; a refused connection, a timeout, 429, 500 and 503 are
+retried under the strategy's retry policy (honouring Retry-After if the
+policy says so) until its attempts or time to live run out, when the
+delivery is dead-lettered.
 
 Direct fan-out is one pusher at the publisher shared by all subscribers; a
 broker is one pusher per subscriber, fed by one POST from the publisher.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 from collections import deque
 
+import numpy as np
 import simpy
 
 from sim.model.engine import Sampler, later
@@ -27,90 +34,169 @@ from sim.model.ledger import (
     SUBSCRIBERS,
     Ledger,
 )
-from sim.model.subscriber import Subscriber
+from sim.model.retry import Backoff
+from sim.model.subscriber import OK, REJECTED, Deliveries, Subscriber
+
+REFUSED = 0  # not an HTTP status: the connection was refused
 
 
-class _Call:
-    __slots__ = ("event", "subscriber", "open")
+class _Delivery:
+    """One event on its way to one subscriber, across its attempts."""
+
+    __slots__ = ("event", "subscriber", "attempt", "previous_delay_s", "waiting")
 
     def __init__(self, event: int, subscriber: int):
         self.event = event
         self.subscriber = subscriber
-        self.open = True
+        self.attempt = 0
+        self.previous_delay_s: float | None = None
+        self.waiting = False  # the current attempt awaits its answer
 
 
 class Pusher:
-    """Sends events to subscribers over HTTP with bounded concurrency."""
+    """Sends deliveries to subscribers over HTTP with a bounded window."""
 
     def __init__(
         self,
         env: simpy.Environment,
         *,
-        concurrency: int,
-        timeout_s: float,
+        strategy,
+        window: int,
+        adaptive: bool,
         sender: int,
         link: int,
         subscribers: list[Subscriber],
+        publish_times: list[float],
         payload_bytes: list[int],
         delay_s: Sampler,
         ledger: Ledger,
+        deliveries: Deliveries,
+        rng: np.random.Generator,
     ):
         self.env = env
-        self.concurrency = concurrency
-        self.timeout_s = timeout_s
+        self.timeout_s = strategy.timeout_s
+        self.policy = strategy.retry
+        self.backoff = Backoff(strategy.retry, rng)
+        self.max_window = window
+        self.window = min(3, window) if adaptive else window
+        self.adaptive = adaptive
         self.sender = sender
         self.link = link
         self.subscribers = subscribers
+        self.publish_times = publish_times
         self.payload_bytes = payload_bytes
         self.delay_s = delay_s
         self.ledger = ledger
+        self.deliveries = deliveries
         self.in_flight = 0
-        self.queue: deque[tuple[int, int]] = deque()
+        self.queue: deque[_Delivery] = deque()
 
     def push(self, event: int, subscriber: int) -> None:
-        self.queue.append((event, subscriber))
+        self.queue.append(_Delivery(event, subscriber))
         self._pump()
 
     def _pump(self) -> None:
-        while self.in_flight < self.concurrency and self.queue:
-            call = _Call(*self.queue.popleft())
+        while self.in_flight < self.window and self.queue:
+            d = self.queue.popleft()
+            d.attempt += 1
+            d.waiting = True
             self.in_flight += 1
-            later(self.env, self.delay_s(), self._arrive, call)
-            later(self.env, self.timeout_s, self._give_up, call)
+            later(self.env, self.delay_s(), self._arrive, d)
+            later(self.env, self.timeout_s, self._timed_out, d, d.attempt)
 
-    def _arrive(self, call: _Call) -> None:
-        body = self.payload_bytes[call.event]
-        self.ledger.exchange(self.env.now, self.link, self.sender, SUBSCRIBERS, body, 0)
-        self.subscribers[call.subscriber].submit(
-            call.event, lambda: later(self.env, self.delay_s(), self._reply, call)
+    def _arrive(self, d: _Delivery) -> None:
+        now = self.env.now
+        subscriber = self.subscribers[d.subscriber]
+        failure = subscriber.connection(now)
+        if failure is not None:
+            refused = failure == "refuse"
+            self.ledger.connect_failed(now, self.sender, refused)
+            if refused:
+                later(self.env, self.delay_s(), self._answer, d, d.attempt, REFUSED, None)
+            return
+
+        body = self.payload_bytes[d.event]
+        self.ledger.request(now, self.link, self.sender, SUBSCRIBERS, body)
+        attempt = d.attempt
+        subscriber.receive(
+            d.event,
+            lambda status, retry_after: later(
+                self.env, self.delay_s(), self._answer, d, attempt, status, retry_after
+            ),
         )
 
-    def _reply(self, call: _Call) -> None:
-        if call.open:
-            call.open = False
-            self.in_flight -= 1
-            self._pump()
+    def _answer(self, d: _Delivery, attempt: int, status: int, retry_after: float | None) -> None:
+        if not (d.waiting and d.attempt == attempt):
+            return  # the caller stopped waiting for this attempt
+        d.waiting = False
+        self.in_flight -= 1
+        if status != OK and status != REFUSED:
+            self.ledger.error_response(self.env.now, status)
+        if status == OK:
+            self._adapt(success=True)
+        elif status == REJECTED:
+            self._adapt(success=False)
+            self._give_up(d)
+        else:
+            self._adapt(success=False)
+            self._retry(d, retry_after)
+        self._pump()
 
-    def _give_up(self, call: _Call) -> None:
-        if call.open:
-            call.open = False
-            self.ledger.timeout(self.env.now)
-            self.in_flight -= 1
-            self._pump()
+    def _timed_out(self, d: _Delivery, attempt: int) -> None:
+        if not (d.waiting and d.attempt == attempt):
+            return
+        d.waiting = False
+        self.in_flight -= 1
+        self.ledger.timeout(self.env.now)
+        self._adapt(success=False)
+        self._retry(d, None)
+        self._pump()
+
+    def _retry(self, d: _Delivery, retry_after: float | None) -> None:
+        policy = self.policy
+        if d.attempt >= policy.max_attempts:
+            self._give_up(d)
+            return
+        delay = self.backoff.delay(d.attempt, d.previous_delay_s)
+        d.previous_delay_s = delay
+        if retry_after is not None and policy.honour_retry_after:
+            delay = max(delay, retry_after)
+        now = self.env.now
+        if policy.ttl_s is not None and now + delay - self.publish_times[d.event] > policy.ttl_s:
+            self._give_up(d)
+            return
+        self.ledger.retry(now)
+        later(self.env, delay, self._requeue, d)
+
+    def _requeue(self, d: _Delivery) -> None:
+        self.queue.append(d)
+        self._pump()
+
+    def _give_up(self, d: _Delivery) -> None:
+        self.ledger.dead_letter(self.env.now)
+        subscriber = self.subscribers[d.subscriber]
+        self.deliveries.abandon(d.event, subscriber.slot, subscriber.holds(d.event))
+
+    def _adapt(self, success: bool) -> None:
+        if not self.adaptive:
+            return
+        if success:
+            self.window = min(self.max_window, self.window + 1)
+        else:
+            self.window = max(1, self.window // 2)
 
 
-def fanout(env, strategy, subscribers, payload_bytes, delay_s, ledger):
+def fanout(env, strategy, subscribers, **parts):
     """The publisher itself calls every subscriber for every event."""
     pusher = Pusher(
         env,
-        concurrency=strategy.concurrency,
-        timeout_s=strategy.timeout_s,
+        strategy=strategy,
+        window=strategy.concurrency,
+        adaptive=False,
         sender=PUBLISHER,
         link=PUBLISHER_SUBSCRIBERS,
         subscribers=subscribers,
-        payload_bytes=payload_bytes,
-        delay_s=delay_s,
-        ledger=ledger,
+        **parts,
     )
     indices = range(len(subscribers))
 
@@ -130,23 +216,22 @@ class BrokerModel:
     the others.
     """
 
-    def __init__(self, env, strategy, subscribers, payload_bytes, delay_s, ledger):
+    def __init__(self, env, strategy, subscribers, **parts):
         self.env = env
         self.dispatch_delay_s = strategy.dispatch_delay_s
-        self.payload_bytes = payload_bytes
-        self.delay_s = delay_s
-        self.ledger = ledger
+        self.payload_bytes = parts["payload_bytes"]
+        self.delay_s = parts["delay_s"]
+        self.ledger = parts["ledger"]
         self.pushers = [
             Pusher(
                 env,
-                concurrency=strategy.push_concurrency,
-                timeout_s=strategy.timeout_s,
+                strategy=strategy,
+                window=strategy.push_concurrency,
+                adaptive=strategy.push_window == "adaptive",
                 sender=BROKER,
                 link=BROKER_SUBSCRIBERS,
                 subscribers=subscribers,
-                payload_bytes=payload_bytes,
-                delay_s=delay_s,
-                ledger=ledger,
+                **parts,
             )
             for _ in subscribers
         ]

@@ -20,6 +20,9 @@ _PURPOSES = {
     "service": 3,
     "network": 4,
     "phase": 5,
+    "faults": 6,
+    "retry": 7,
+    "poll": 8,
 }
 
 

@@ -1,11 +1,17 @@
 """Subscribers: the services that want every event.
 
 A subscriber runs ``concurrency`` workers. An event handed to it starts at
-once on a free worker, or waits in a FIFO queue. Its reaction latency ends
-when a worker starts on it; the service time that follows is the
-subscriber's own work, the same under every strategy, and is not part of it.
-A pushed request holds its caller's connection until the worker finishes,
-since the subscriber's 2xx reply is the acknowledgement.
+once on a free worker, or waits in a FIFO queue. Reaction latency ends when
+a worker starts on the event in the attempt that succeeds; the service time
+that follows is the subscriber's own work, the same under every strategy,
+and is not part of it.
+
+Events reach a subscriber two ways. A consumer polling on its behalf hands
+them over with :meth:`Subscriber.submit`. A push arrives as an HTTP request
+through :meth:`Subscriber.receive`, and its caller waits for the answer:
+2xx once a worker has handled the event (the acknowledgement), or an error
+status from the faults the scenario gives the subscriber. An outage stops
+new requests and polls; work already accepted finishes.
 """
 
 from __future__ import annotations
@@ -17,87 +23,225 @@ import numpy as np
 import simpy
 
 from sim.model.engine import Sampler, later
+from sim.model.faults import Availability, TokenBucket
+from sim.model.ledger import SUBSCRIBERS, Ledger
+from sim.scenario import Subscriber as SubscriberSpec
+
+OK, REJECTED, THROTTLED, FAILED, UNAVAILABLE = 200, 400, 429, 500, 503
+
+# respond(status, retry_after_s); never called when the answer is lost
+Respond = Callable[[int, float | None], None]
 
 
 class Deliveries:
-    """Reaction latency of every (event, subscriber) pair in the window."""
+    """Reaction latency of every (event, subscriber) pair in the window.
+
+    A pair is settled once it is delivered, or once its sender has given it
+    up and no copy of it is still queued or being handled at the subscriber
+    (a call that timed out may yet be handled). The run may stop once every
+    pair of the window is settled.
+    """
 
     def __init__(
         self,
         times: np.ndarray,
         first: int,
         count: int,
-        subscribers: int,
+        slots: int,
         complete: simpy.Event,
     ):
         self._times = times
         self._first = first
         self._count = count
-        self._subscribers = subscribers
+        self._slots = slots
         self._complete = complete
-        self.latency_s = np.full(count * subscribers, np.nan)
-        self.delivered = 0
+        self.latency_s = np.full(count * slots, np.nan)
+        self._abandoned = np.zeros(count * slots, dtype=bool)
+        self._settled = np.zeros(count * slots, dtype=bool)
+        self.settled = 0
         if count == 0:
             complete.succeed()
 
-    def handled(self, event: int, subscriber: int, now: float) -> None:
+    def _pair(self, event: int, slot: int) -> int | None:
         k = event - self._first
-        if 0 <= k < self._count:
-            self.latency_s[k * self._subscribers + subscriber] = now - self._times[event]
-            self.delivered += 1
-            if self.delivered == self._count * self._subscribers:
+        return k * self._slots + slot if 0 <= k < self._count else None
+
+    def handled(self, event: int, slot: int, started_s: float) -> None:
+        """The first successful handling of ``event`` by ``slot``."""
+        i = self._pair(event, slot)
+        if i is not None:
+            self.latency_s[i] = started_s - self._times[event]
+            self._settle(i)
+
+    def abandon(self, event: int, slot: int, copies_pending: bool) -> None:
+        """The sender gave up delivering ``event`` to ``slot``."""
+        i = self._pair(event, slot)
+        if i is not None and np.isnan(self.latency_s[i]):
+            self._abandoned[i] = True
+            if not copies_pending:
+                self._settle(i)
+
+    def released(self, event: int, slot: int) -> None:
+        """The last copy of ``event`` at ``slot`` ended without a delivery."""
+        i = self._pair(event, slot)
+        if i is not None and self._abandoned[i] and np.isnan(self.latency_s[i]):
+            self._settle(i)
+
+    def _settle(self, i: int) -> None:
+        if not self._settled[i]:
+            self._settled[i] = True
+            self.settled += 1
+            if self.settled == self._count * self._slots:
                 self._complete.succeed()
 
 
 class Subscriber:
-    """One subscriber's pool of workers and its queue of waiting events."""
+    """One subscriber's workers, queue, faults and record of handled events."""
 
     def __init__(
         self,
         env: simpy.Environment,
         index: int,
-        concurrency: int,
+        spec: SubscriberSpec,
         service_s: Sampler,
         deliveries: Deliveries,
+        ledger: Ledger,
+        availability: Availability,
+        rng: np.random.Generator,
+        slot: int | None = None,
     ):
         self.env = env
         self.index = index
-        self._free = concurrency
+        self.slot = index if slot is None else slot
+        self.availability = availability
+        self._free = spec.concurrency
         self._service_s = service_s
         self._deliveries = deliveries
-        self._queue: deque[tuple[int, Callable[[], None] | None]] = deque()
-        self._on_drained: Callable[[], None] | None = None
+        self._ledger = ledger
+        self._rng = rng
+        self._faults = spec.faults
+        self._idempotent = spec.idempotent
+        self._check_cpu_s = spec.cpu_s_per_idempotency_check
+        limit = spec.faults.rate_limit_per_s
+        self._bucket = None if limit is None else TokenBucket(limit, spec.faults.rate_limit_burst)
+        self._queue: deque[tuple[int, Respond | None]] = deque()
+        self._done: set[int] = set()
+        self._copies: dict[int, int] = {}  # event -> copies queued or in service
+        self._on_drained: tuple[int, Callable[[], None]] | None = None
 
     @property
     def backlog(self) -> int:
         """Events handed over but not yet started."""
         return len(self._queue)
 
-    def submit(self, event: int, on_done: Callable[[], None] | None = None) -> None:
-        """Hand ``event`` over; ``on_done`` runs when a worker has finished it."""
-        if self._free:
-            self._start(event, on_done)
-        else:
-            self._queue.append((event, on_done))
+    def is_down(self, now: float) -> bool:
+        return self.availability.is_down(now)
 
-    def when_drained(self, action: Callable[[], None]) -> None:
-        """Run ``action`` once, as soon as no event is waiting for a worker."""
-        if not self._queue:
+    # -- pull: a consumer hands events over -----------------------------------
+
+    def submit(self, event: int) -> None:
+        """Hand over an event a consumer received."""
+        self._enqueue(event, None)
+
+    def when_backlog_at_most(self, limit: int, action: Callable[[], None]) -> None:
+        """Run ``action`` once, as soon as at most ``limit`` events wait."""
+        if len(self._queue) <= limit:
             action()
         else:
-            self._on_drained = action
+            self._on_drained = (limit, action)
 
-    def _start(self, event: int, on_done: Callable[[], None] | None) -> None:
+    # -- push: an HTTP request arrives ----------------------------------------
+
+    def connection(self, now: float) -> str | None:
+        """How a connection attempt fares: None when it is accepted, else the
+        transport failure (``"refuse"`` or ``"blackhole"``)."""
+        if self._faults.when_down != "503" and self.availability.is_down(now):
+            return self._faults.when_down
+        return None
+
+    def receive(self, event: int, respond: Respond) -> None:
+        """A push of ``event`` arrived on an accepted connection."""
+        now = self.env.now
+        faults = self._faults
+        if self.availability.is_down(now):
+            respond(UNAVAILABLE, faults.retry_after_s)
+        elif self._bucket is not None and not self._bucket.admit(now):
+            respond(THROTTLED, faults.retry_after_s)
+        elif faults.error_4xx_probability and self._rng.random() < faults.error_4xx_probability:
+            respond(REJECTED, None)
+        elif (
+            faults.queue_limit is not None
+            and not self._free
+            and len(self._queue) >= faults.queue_limit
+        ):
+            respond(UNAVAILABLE, faults.retry_after_s)
+        else:
+            self._enqueue(event, respond)
+
+    # -- workers ----------------------------------------------------------------
+
+    def holds(self, event: int) -> bool:
+        """Whether a copy of ``event`` is queued or being handled here."""
+        return event in self._copies
+
+    def _enqueue(self, event: int, respond: Respond | None) -> None:
+        self._copies[event] = self._copies.get(event, 0) + 1
+        if self._free:
+            self._start(event, respond)
+        else:
+            self._queue.append((event, respond))
+
+    def _start(self, event: int, respond: Respond | None) -> None:
+        now = self.env.now
+        if self._idempotent and self._check_cpu_s:
+            self._ledger.cpu(now, SUBSCRIBERS, self._check_cpu_s)
+        if self._idempotent and event in self._done:
+            # a duplicate found in the idempotency record: answered at once
+            self._ledger.duplicate(now)
+            self._release(event)
+            if respond is not None:
+                self._acknowledge(respond)
+            return
         self._free -= 1
-        self._deliveries.handled(event, self.index, self.env.now)
-        later(self.env, self._service_s(), self._finish, on_done)
+        later(self.env, self._service_s(), self._finish, event, respond, now)
 
-    def _finish(self, on_done: Callable[[], None] | None) -> None:
+    def _finish(self, event: int, respond: Respond | None, started_s: float) -> None:
         self._free += 1
-        if on_done is not None:
-            on_done()
-        if self._queue:
+        self._release(event)
+        faults = self._faults
+        if (
+            respond is not None
+            and faults.error_5xx_probability
+            and self._rng.random() < faults.error_5xx_probability
+        ):
+            if event not in self._copies:
+                self._deliveries.released(event, self.slot)
+            respond(FAILED, None)
+        else:
+            if event in self._done:
+                self._ledger.duplicate(self.env.now)
+            else:
+                self._done.add(event)
+                self._deliveries.handled(event, self.slot, started_s)
+            if respond is not None:
+                self._acknowledge(respond)
+        self._next()
+
+    def _release(self, event: int) -> None:
+        left = self._copies[event] - 1
+        if left:
+            self._copies[event] = left
+        else:
+            del self._copies[event]
+
+    def _acknowledge(self, respond: Respond) -> None:
+        loss = self._faults.ack_loss_probability
+        if not (loss and self._rng.random() < loss):
+            respond(OK, None)
+
+    def _next(self) -> None:
+        while self._free and self._queue:
             self._start(*self._queue.popleft())
-            if not self._queue and self._on_drained is not None:
-                action, self._on_drained = self._on_drained, None
-                action()
+        if self._on_drained is not None and len(self._queue) <= self._on_drained[0]:
+            (_, action), self._on_drained = self._on_drained, None
+            action()

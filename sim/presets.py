@@ -1,0 +1,78 @@
+"""Provider presets: documented delivery behaviour as scenario defaults.
+
+Each preset is a table of broker-strategy fields that a scenario gets by
+naming it (``preset = "event_grid"``); any field the scenario sets itself
+wins. Every value cites the provider's public documentation, read on
+2026-12-04; where a document gives no number (Event Grid's "small
+randomization", Pub/Sub's push-window details) the choice made here is said
+so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Azure Event Grid, "Event Grid message delivery and retry"
+# (learn.microsoft.com/azure/event-grid/delivery-and-retry): waits 30 s for a
+# response; retries at 10 s, 30 s, 1 min, 5 min, 10 min, 30 min, 1 h, 3 h,
+# 6 h, then every 12 h up to 24 h, with "a small randomization" (10% here);
+# at most 30 delivery attempts and a 1440-minute event time to live; does
+# not retry a webhook's 400, 401, 403 or 413; delivers at least once.
+EVENT_GRID: dict[str, Any] = {
+    "timeout_s": 30.0,
+    "retry": {
+        "kind": "schedule",
+        "delays_s": [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200],
+        "randomisation": 0.1,
+        "max_attempts": 30,
+        "ttl_s": 1440 * 60.0,
+        "honour_retry_after": False,
+    },
+}
+
+# Amazon SNS, "Amazon SNS message delivery retries"
+# (docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html) and
+# "Set the delivery policy" (SendMessageToHttp.retry.html): for HTTP/S, by
+# default up to three retries 20 s apart (numRetries 3, minDelayTarget =
+# maxDelayTarget = 20 s, linear backoff); the whole policy may not span more
+# than 3,600 s; SNS adds jitter of an unstated size (none here). Custom
+# phases are set with a "phases" retry policy.
+SNS_HTTP: dict[str, Any] = {
+    "retry": {
+        "kind": "phases",
+        "retries": 3,
+        "min_delay_s": 20.0,
+        "max_delay_s": 20.0,
+        "backoff_function": "linear",
+        "ttl_s": 3600.0,
+        "honour_retry_after": False,
+    },
+}
+
+# Google Cloud Pub/Sub, "Push subscriptions" and "Handle message failures"
+# (cloud.google.com/pubsub/docs/push, .../handling-failures): the push
+# endpoint must answer within the acknowledgement deadline (10 s by default,
+# 10 to 600 s); a subscription's retry policy backs off exponentially
+# between a minimum and maximum (10 s and 600 s by default); Pub/Sub adjusts
+# the rate of push requests to the rate of successes (the "adaptive" window
+# here); messages are retained 7 days by default.
+PUBSUB_PUSH: dict[str, Any] = {
+    "timeout_s": 10.0,
+    "push_window": "adaptive",
+    "retry": {
+        "kind": "exponential",
+        "base_s": 10.0,
+        "cap_s": 600.0,
+        "multiplier": 2.0,
+        "jitter": "none",
+        "max_attempts": 1_000_000,
+        "ttl_s": 7 * 86400.0,
+        "honour_retry_after": False,
+    },
+}
+
+BROKER_PRESETS: dict[str, dict[str, Any]] = {
+    "event_grid": EVENT_GRID,
+    "sns_http": SNS_HTTP,
+    "pubsub_push": PUBSUB_PUSH,
+}
