@@ -42,6 +42,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("cpu_s_broker", "CPU, broker", "s", "modelled CPU of the broker"),
     Metric("cpu_s_subscribers", "CPU, subscribers", "s",
            "modelled CPU of all subscribers (or consumers) together"),
+    Metric("cpu_s_storage", "CPU, storage", "s",
+           "modelled CPU of object storage serving claim-checked payloads"),
+    Metric("cpu_s_sidecars", "CPU, sidecars", "s",
+           "modelled CPU of sidecar proxies, and retries they own"),
     Metric("cpu_s_per_event", "CPU per event", "s", "cpu_s_total / events_published"),
     Metric("bytes_total", "bytes, total", "B", "bytes on all links, both directions"),
     Metric("bytes_publisher_subscribers", "bytes, publisher-subscribers", "B",
@@ -50,6 +54,8 @@ METRICS: tuple[Metric, ...] = (
            "the publisher's POSTs to the broker"),
     Metric("bytes_broker_subscribers", "bytes, broker-subscribers", "B",
            "the broker's pushes to subscribers"),
+    Metric("bytes_storage", "bytes, storage", "B",
+           "claim-checked payloads stored and fetched"),
     Metric("bytes_per_event", "bytes per event", "B", "bytes_total / events_published"),
     Metric("requests_total", "HTTP requests", "requests", "requests of every kind"),
     Metric("requests_per_event", "requests per event", "requests",
@@ -78,6 +84,9 @@ METRICS: tuple[Metric, ...] = (
            "seconds subscribers spent down in the window, summed over them"),
 )
 METRIC_NAMES = tuple(m.name for m in METRICS)
+LATENCY_METRICS = (
+    "latency_mean_s", "latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_max_s"
+)
 BY_NAME = {m.name: m for m in METRICS}
 
 
@@ -85,21 +94,24 @@ def metrics_row(outcome: Outcome) -> dict[str, float]:
     """The metrics of one run, in the order of :data:`METRICS`."""
     events = outcome.events_published
     c = outcome.counts
-    samples = outcome.latency_s[~np.isnan(outcome.latency_s)]
+    latency = outcome.latency_s
+    if outcome.wanted is not None:
+        latency = latency[outcome.wanted]
+    samples = latency[~np.isnan(latency)]
     cpu_total = sum(outcome.cpu_s.values())
     bytes_total = sum(outcome.bytes.values())
 
     if samples.size:
         p50, p90, p99 = np.percentile(samples, [50, 90, 99])
-        latency = (samples.mean(), p50, p90, p99, samples.max())
+        summary = (samples.mean(), p50, p90, p99, samples.max())
     else:
-        latency = (np.nan,) * 5
+        summary = (np.nan,) * 5
 
     row = {
         "events_published": events,
         "deliveries": int(samples.size),
-        "undelivered": int(outcome.latency_s.size - samples.size),
-        **dict(zip(METRIC_NAMES[3:8], map(float, latency))),
+        "undelivered": int(latency.size - samples.size),
+        **dict(zip(LATENCY_METRICS, map(float, summary))),
         "cpu_s_total": cpu_total,
         **{f"cpu_s_{role}": v for role, v in outcome.cpu_s.items()},
         "cpu_s_per_event": _per(cpu_total, events),

@@ -19,6 +19,7 @@ from typing import Any
 # at most 30 delivery attempts and a 1440-minute event time to live; does
 # not retry a webhook's 400, 401, 403 or 413; delivers at least once.
 EVENT_GRID: dict[str, Any] = {
+    "envelope": "eventgrid",
     "timeout_s": 30.0,
     "retry": {
         "kind": "schedule",
@@ -38,6 +39,7 @@ EVENT_GRID: dict[str, Any] = {
 # than 3,600 s; SNS adds jitter of an unstated size (none here). Custom
 # phases are set with a "phases" retry policy.
 SNS_HTTP: dict[str, Any] = {
+    "envelope": "sns",
     "retry": {
         "kind": "phases",
         "retries": 3,
@@ -57,6 +59,7 @@ SNS_HTTP: dict[str, Any] = {
 # the rate of push requests to the rate of successes (the "adaptive" window
 # here); messages are retained 7 days by default.
 PUBSUB_PUSH: dict[str, Any] = {
+    "envelope": "pubsub",
     "timeout_s": 10.0,
     "push_window": "adaptive",
     "retry": {

@@ -27,22 +27,18 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from sim._base import Frozen
 from sim.errors import ScenarioError
 
 BUNDLED_PACKAGE = "sim.scenarios"
 DEFAULT_SWEEP = "default"
 
-
-class _Frozen(BaseModel):
-    # strict: TOML already types its values, so "1.5" must not pass for 1.5
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # -- distributions -----------------------------------------------------------
@@ -51,7 +47,7 @@ class _Frozen(BaseModel):
 # carries (seconds for ``latency_s``, bytes for ``payload_bytes``).
 
 
-class Fixed(_Frozen):
+class Fixed(Frozen):
     """Always the same value."""
 
     kind: Literal["fixed"]
@@ -65,7 +61,7 @@ class Fixed(_Frozen):
         return np.full(n, self.value)
 
 
-class Exponential(_Frozen):
+class Exponential(Frozen):
     """Exponential with the given mean (memoryless service or delay)."""
 
     kind: Literal["exponential"]
@@ -75,7 +71,7 @@ class Exponential(_Frozen):
         return rng.exponential(self.mean, n)
 
 
-class LogNormal(_Frozen):
+class LogNormal(Frozen):
     """Log-normal given by its median and the sigma of the underlying normal."""
 
     kind: Literal["lognormal"]
@@ -90,7 +86,7 @@ class LogNormal(_Frozen):
         return rng.lognormal(math.log(self.median), self.sigma, n)
 
 
-class Uniform(_Frozen):
+class Uniform(Frozen):
     """Uniform between ``low`` and ``high``."""
 
     kind: Literal["uniform"]
@@ -122,7 +118,7 @@ PayloadDistribution = Annotated[Union[Fixed, LogNormal], Field(discriminator="ki
 # -- arrivals ----------------------------------------------------------------
 
 
-class Poisson(_Frozen):
+class Poisson(Frozen):
     """Events arrive independently at a constant mean rate."""
 
     kind: Literal["poisson"]
@@ -133,7 +129,7 @@ class Poisson(_Frozen):
         return self.rate_per_s
 
 
-class Constant(_Frozen):
+class Constant(Frozen):
     """Events arrive exactly ``1 / rate_per_s`` apart, from a random offset."""
 
     kind: Literal["constant"]
@@ -144,7 +140,7 @@ class Constant(_Frozen):
         return self.rate_per_s
 
 
-class OnOff(_Frozen):
+class OnOff(Frozen):
     """Bursts: Poisson at ``on_rate_per_s`` during on periods, at
     ``off_rate_per_s`` between them; period lengths are exponential."""
 
@@ -167,7 +163,7 @@ Arrivals = Annotated[Union[Poisson, Constant, OnOff], Field(discriminator="kind"
 # -- the system --------------------------------------------------------------
 
 
-class Simulation(_Frozen):
+class Simulation(Frozen):
     """How long to simulate and how often.
 
     Metrics cover the window ``[warmup_s, duration_s)``. Events published in
@@ -200,15 +196,28 @@ class Simulation(_Frozen):
         return self.duration_s if self.drain_s is None else self.drain_s
 
 
-class Workload(_Frozen):
-    """What the publisher emits and how many subscribers want each event."""
+class Workload(Frozen):
+    """What the publisher emits and which subscribers want it.
+
+    Each event has one of ``event_types`` types, drawn uniformly; each
+    subscriber wants ``round(wanted_fraction * event_types)`` of them (at
+    least one), chosen at random. Brokers and a publisher calling its
+    subscribers filter before sending; pollers fetch every event and discard
+    what their subscriber does not want.
+    """
 
     subscribers: int = Field(ge=1)
     arrivals: Arrivals
     payload_bytes: PayloadDistribution
+    event_types: int = Field(default=1, ge=1)
+    wanted_fraction: float = Field(default=1.0, gt=0, le=1)
+
+    @property
+    def filtered(self) -> bool:
+        return self.wanted_fraction < 1.0 and self.event_types > 1
 
 
-class Network(_Frozen):
+class Network(Frozen):
     """One-way latency of every message, and HTTP framing overhead."""
 
     latency_s: Distribution
@@ -216,7 +225,7 @@ class Network(_Frozen):
     response_overhead_bytes: int = Field(ge=0)
 
 
-class Costs(_Frozen):
+class Costs(Frozen):
     """CPU seconds the modelled system spends on communication.
 
     ``per_request_sent`` is charged to the side that makes an HTTP request
@@ -234,14 +243,14 @@ class Costs(_Frozen):
 # -- faults ------------------------------------------------------------------
 
 
-class Outage(_Frozen):
+class Outage(Frozen):
     """A scheduled window during which a subscriber is down."""
 
     start_s: float = Field(ge=0)
     duration_s: float = Field(gt=0)
 
 
-class Faults(_Frozen):
+class Faults(Frozen):
     """What goes wrong at a subscriber.
 
     ``when_down`` says what a caller meets while the subscriber is down:
@@ -291,13 +300,13 @@ class Faults(_Frozen):
 # next attempt to at least that long.
 
 
-class _Retrying(_Frozen):
+class _Retrying(Frozen):
     max_attempts: int = Field(default=3, ge=1)
     ttl_s: float | None = Field(default=None, gt=0)
     honour_retry_after: bool = True
 
 
-class NoRetry(_Frozen):
+class NoRetry(Frozen):
     """A failed delivery is given up at once."""
 
     kind: Literal["none"]
@@ -343,7 +352,7 @@ class ScheduleRetry(_Retrying):
         return value
 
 
-class PhasedRetry(_Frozen):
+class PhasedRetry(Frozen):
     """Amazon SNS's HTTP/S delivery policy: ``no_delay_retries`` at once,
     ``min_delay_retries`` ``min_delay_s`` apart, a backoff phase rising from
     ``min_delay_s`` to ``max_delay_s``, then ``max_delay_retries`` at
@@ -390,7 +399,7 @@ RetryPolicy = Annotated[
 NO_RETRY = NoRetry(kind="none")
 
 
-class Subscriber(_Frozen):
+class Subscriber(Frozen):
     """Each subscriber handles one event at a time per worker.
 
     An idempotent subscriber records each event id it handles
@@ -405,8 +414,25 @@ class Subscriber(_Frozen):
     cpu_s_per_idempotency_check: float = Field(default=0.0, ge=0)
 
 
-class _Strategy(_Frozen):
+ENVELOPES = (
+    "none",
+    "cloudevents_structured",
+    "cloudevents_binary",
+    "eventgrid",
+    "sns",
+    "pubsub",
+    "eventbridge",
+    "sqs",
+)
+
+
+class _Strategy(Frozen):
+    """Fields every strategy has. ``envelope`` wraps each event on the wire
+    as the named service does (see :mod:`sim.model.envelope_bytes`); the
+    default is the bare payload."""
+
     name: str = Field(min_length=1)
+    envelope: Literal[ENVELOPES] = "none"  # type: ignore[valid-type]
 
     @field_validator("name")
     @classmethod
@@ -418,7 +444,7 @@ class _Strategy(_Frozen):
         return value
 
 
-class PollBackoff(_Frozen):
+class PollBackoff(Frozen):
     """Adaptive polling: after an empty answer the wait before the next poll
     grows by ``multiplier`` up to ``max_interval_s``; any event resets it to
     the strategy's ``interval_s``. ``jitter`` draws the wait uniformly below
@@ -531,7 +557,31 @@ STRATEGY_KINDS = ("short_poll", "long_poll", "fanout", "broker")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
-class Scenario(_Frozen):
+class ClaimCheck(Frozen):
+    """Payloads above ``threshold_bytes`` go to object storage; the event
+    carries a ``reference_bytes`` reference instead. The publisher stores
+    the payload before publishing; a subscriber's worker fetches it before
+    handling the event. Storage is one network hop away, with
+    ``storage_latency_s`` one way (default: the network's latency)."""
+
+    threshold_bytes: int = Field(ge=0)
+    reference_bytes: int = Field(default=256, ge=0)
+    storage_latency_s: Distribution | None = None
+
+
+class Sidecar(Frozen):
+    """A proxy beside every service (Istio-style): each request passes the
+    sender's and the receiver's proxy, each adding ``latency_s`` one way and
+    ``cpu_s_per_request`` of its own CPU; a managed broker has none. With
+    ``owns_retries`` the sender's proxy makes the retries, so the sending
+    application pays nothing for them."""
+
+    latency_s: Distribution
+    cpu_s_per_request: float = Field(ge=0)
+    owns_retries: bool = False
+
+
+class Scenario(Frozen):
     """One system and the strategies to compare on it."""
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -543,6 +593,20 @@ class Scenario(_Frozen):
     subscriber: Subscriber
     # TOML gives a list; the tuple keeps the frozen scenario hashable
     strategies: tuple[Strategy, ...] = Field(min_length=1, strict=False)
+    claim_check: ClaimCheck | None = None
+    sidecar: Sidecar | None = None
+
+    @model_validator(mode="after")
+    def _filters_need_own_queues(self) -> Scenario:
+        shared = [
+            s.name for s in self.strategies if getattr(s, "shared_queue", False)
+        ]
+        if shared and self.workload.filtered:
+            raise ValueError(
+                f"strategies {shared} share one queue, so every consumer gets any "
+                "event; that cannot honour workload.wanted_fraction < 1"
+            )
+        return self
 
     @field_validator("strategies")
     @classmethod
@@ -565,7 +629,7 @@ class Scenario(_Frozen):
         )
 
 
-class SweepSpec(_Frozen):
+class SweepSpec(Frozen):
     """The ``[sweep]`` table: a name and axes of values to try."""
 
     name: str | None = Field(default=None, pattern=NAME_PATTERN)

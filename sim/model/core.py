@@ -7,10 +7,19 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from sim.model.claim_check import ClaimChecks
 from sim.model.engine import Sampler, later
+from sim.model.envelope_bytes import wire_bytes
 from sim.model.faults import Availability
 from sim.model.feed import Feed
-from sim.model.ledger import LINKS, ROLES, Ledger
+from sim.model.ledger import (
+    LINKS,
+    PROXIES,
+    PUBLISHER_SUBSCRIBERS,
+    ROLES,
+    TO_STORAGE,
+    Ledger,
+)
 from sim.model.polling import LongPollConsumer, ShortPollConsumer
 from sim.model.push import BrokerModel, fanout
 from sim.model.streams import name_key, stream
@@ -25,12 +34,14 @@ class Outcome:
 
     ``latency_s`` holds the reaction latency of every (event, subscriber)
     pair for events published in the window (one per event with a shared
-    queue), NaN where the event never got there before the run stopped.
+    queue), NaN where the event never got there before the run stopped;
+    ``wanted`` marks the pairs a subscriber wants (None: all of them).
     ``counts`` holds the ledger's counters (requests, polls, failures, ...).
     """
 
     events_published: int
     latency_s: np.ndarray
+    wanted: np.ndarray | None
     cpu_s: dict[str, float]
     bytes: dict[str, int]
     counts: dict[str, int]
@@ -57,18 +68,32 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
     sim = scenario.simulation
     seed, n_subs = sim.seed, scenario.workload.subscribers
     shared = isinstance(strategy, (ShortPoll, LongPoll)) and strategy.shared_queue
+    slots = 1 if shared else n_subs
+    key = name_key(strategy.name)
     env = simpy.Environment()
 
-    first, stop = np.searchsorted(events.times, [sim.warmup_s, sim.duration_s])
+    first, stop = (
+        int(i) for i in np.searchsorted(events.times, [sim.warmup_s, sim.duration_s])
+    )
+    wants = _wants(scenario, replication, len(events))
     complete = env.event()
     deliveries = Deliveries(
-        events.times, int(first), int(stop - first), 1 if shared else n_subs, complete
+        events.times, first, stop - first, slots, complete,
+        wanted=None if wants is None else wants[first:stop].reshape(-1),
     )
-    ledger = Ledger(scenario.costs, scenario.network, sim.warmup_s, sim.duration_s)
-    delay_s = Sampler(
-        scenario.network.latency_s,
-        stream(seed, replication, "network", name_key(strategy.name)),
+    ledger = Ledger(
+        scenario.costs, scenario.network, sim.warmup_s, sim.duration_s, scenario.sidecar
     )
+    legs = _legs(scenario, replication, key)
+
+    claims = None
+    carried = events.payload_bytes
+    if scenario.claim_check is not None:
+        claims = ClaimChecks(env, scenario.claim_check, events.payload_bytes,
+                             legs[TO_STORAGE], ledger)
+        carried = claims.carried_bytes(carried)
+    wire = wire_bytes(strategy.envelope, carried)
+
     horizon_s = sim.duration_s + sim.drain_limit_s
     subscribers = []
     for i in range(n_subs):
@@ -87,13 +112,39 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
                 Availability(scenario.subscriber.faults, horizon_s, faults),
                 faults,
                 slot=0 if shared else i,
+                claim_checks=claims,
             )
         )
 
-    on_publish = _build(
-        env, scenario, strategy, replication, events, subscribers, delay_s, ledger,
-        deliveries,
-    )
+    if isinstance(strategy, (ShortPoll, LongPoll)):
+        on_publish = _pollers(env, scenario, strategy, replication, wire, subscribers,
+                              legs, ledger, wants)
+    else:
+        parts = dict(
+            publish_times=events.times.tolist(),
+            payload_bytes=wire.tolist(),
+            ledger=ledger,
+            deliveries=deliveries,
+            rng=stream(seed, replication, "retry", key),
+            wants=wants,
+            legs=legs,
+        )
+        if isinstance(strategy, Fanout):
+            on_publish = fanout(env, strategy, subscribers, **parts)
+        elif isinstance(strategy, Broker):
+            on_publish = BrokerModel(env, strategy, subscribers, **parts).on_publish
+        else:
+            raise TypeError(f"unknown strategy {strategy!r}")
+
+    if claims is not None:
+        publish = on_publish
+
+        def on_publish(event: int) -> None:
+            if claims.claimed[event]:
+                claims.store_then(event, publish)
+            else:
+                publish(event)
+
     _publish(env, events.times, on_publish)
 
     until = env.all_of(
@@ -105,8 +156,9 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
     env.run(until=until)
 
     return Outcome(
-        events_published=int(stop - first),
+        events_published=stop - first,
         latency_s=deliveries.latency_s,
+        wanted=deliveries.wanted,
         cpu_s=dict(zip(ROLES, ledger.cpu_s)),
         bytes=dict(zip(LINKS, ledger.bytes)),
         counts=ledger.counts(),
@@ -117,46 +169,75 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
     )
 
 
-def _build(env, scenario, strategy, replication, events: Events, subscribers, delay_s,
-           ledger, deliveries):
-    """Wire up one strategy; returns what to do when an event is published."""
+def _legs(scenario: Scenario, replication: int, key: int) -> list:
+    """One-way delay of a message on each link, sidecars included."""
     seed = scenario.simulation.seed
-    key = name_key(strategy.name)
-
-    if isinstance(strategy, (ShortPoll, LongPoll)):
-        shared = strategy.shared_queue
-        feed = Feed(events.payload_bytes, 1 if shared else len(subscribers))
-        parts = dict(
-            env=env, feed=feed, delay_s=delay_s, ledger=ledger,
-            rng=stream(seed, replication, "poll", key),
-        )
-        if isinstance(strategy, ShortPoll):
-            phases = _phases(scenario, strategy, replication, len(subscribers))
-            for sub, phase in zip(subscribers, phases):
-                ShortPollConsumer(
-                    strategy, phase, source=0 if shared else sub.index, subscriber=sub,
-                    **parts,
-                )
-        else:
-            for sub in subscribers:
-                LongPollConsumer(
-                    strategy, source=0 if shared else sub.index, subscriber=sub, **parts
-                )
-        return lambda _event: feed.publish()
-
-    parts = dict(
-        publish_times=events.times.tolist(),
-        payload_bytes=events.payload_bytes.tolist(),
-        delay_s=delay_s,
-        ledger=ledger,
-        deliveries=deliveries,
-        rng=stream(seed, replication, "retry", key),
+    network = Sampler(scenario.network.latency_s,
+                      stream(seed, replication, "network", key))
+    sidecar = scenario.sidecar
+    proxy = (
+        None if sidecar is None
+        else Sampler(sidecar.latency_s, stream(seed, replication, "sidecar", key))
     )
-    if isinstance(strategy, Fanout):
-        return fanout(env, strategy, subscribers, **parts)
-    if isinstance(strategy, Broker):
-        return BrokerModel(env, strategy, subscribers, **parts).on_publish
-    raise TypeError(f"unknown strategy {strategy!r}")
+    claim = scenario.claim_check
+    storage = (
+        network if claim is None or claim.storage_latency_s is None
+        else Sampler(claim.storage_latency_s, stream(seed, replication, "storage", key))
+    )
+    legs = []
+    for link, proxies in enumerate(PROXIES):
+        base = storage if link == TO_STORAGE else network
+        legs.append(base if proxy is None else _with_proxies(base, proxy, proxies))
+    return legs
+
+
+def _with_proxies(base: Sampler, proxy: Sampler, proxies: int):
+    def delay_s() -> float:
+        total = base()
+        for _ in range(proxies):
+            total += proxy()
+        return total
+
+    return delay_s
+
+
+def _wants(scenario: Scenario, replication: int, n_events: int) -> np.ndarray | None:
+    """Which subscriber wants which event, or None when all want all."""
+    workload = scenario.workload
+    if not workload.filtered:
+        return None
+    rng = stream(scenario.simulation.seed, replication, "types")
+    types = rng.integers(0, workload.event_types, n_events)
+    k = max(1, round(workload.wanted_fraction * workload.event_types))
+    chosen = np.zeros((workload.subscribers, workload.event_types), dtype=bool)
+    for row in chosen:
+        row[rng.choice(workload.event_types, k, replace=False)] = True
+    return chosen[:, types].T.copy()
+
+
+def _pollers(env, scenario, strategy, replication, wire, subscribers, legs, ledger,
+             wants):
+    """Start the consumers; returns what to do when an event is published."""
+    shared = strategy.shared_queue
+    feed = Feed(wire, 1 if shared else len(subscribers))
+    parts = dict(
+        env=env, feed=feed, delay_s=legs[PUBLISHER_SUBSCRIBERS], ledger=ledger,
+        rng=stream(scenario.simulation.seed, replication, "poll", name_key(strategy.name)),
+        wants=wants,
+    )
+    if isinstance(strategy, ShortPoll):
+        phases = _phases(scenario, strategy, replication, len(subscribers))
+        for sub, phase in zip(subscribers, phases):
+            ShortPollConsumer(
+                strategy, phase, source=0 if shared else sub.index, subscriber=sub,
+                **parts,
+            )
+    else:
+        for sub in subscribers:
+            LongPollConsumer(
+                strategy, source=0 if shared else sub.index, subscriber=sub, **parts
+            )
+    return lambda _event: feed.publish()
 
 
 def _phases(scenario, strategy: ShortPoll, replication: int, n: int) -> list[float]:

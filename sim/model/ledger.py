@@ -8,19 +8,30 @@ for a long poll the answer, and so its size, comes later.
 
 from __future__ import annotations
 
-from sim.scenario import Costs, Network
+from sim.scenario import Costs, Network, Sidecar
 
-PUBLISHER, BROKER, SUBSCRIBERS = 0, 1, 2
-ROLES = ("publisher", "broker", "subscribers")
+PUBLISHER, BROKER, SUBSCRIBERS, STORAGE, SIDECARS = 0, 1, 2, 3, 4
+ROLES = ("publisher", "broker", "subscribers", "storage", "sidecars")
 
-PUBLISHER_SUBSCRIBERS, PUBLISHER_BROKER, BROKER_SUBSCRIBERS = 0, 1, 2
-LINKS = ("publisher_subscribers", "publisher_broker", "broker_subscribers")
+PUBLISHER_SUBSCRIBERS, PUBLISHER_BROKER, BROKER_SUBSCRIBERS, TO_STORAGE = 0, 1, 2, 3
+LINKS = ("publisher_subscribers", "publisher_broker", "broker_subscribers", "storage")
+
+# sidecar proxies a request passes on each link: one beside each service
+# at its ends (a managed broker and object storage have none)
+PROXIES = (2, 1, 1, 1)
 
 
 class Ledger:
     """Running totals of what the modelled system spends."""
 
-    def __init__(self, costs: Costs, network: Network, start_s: float, end_s: float):
+    def __init__(
+        self,
+        costs: Costs,
+        network: Network,
+        start_s: float,
+        end_s: float,
+        sidecar: Sidecar | None = None,
+    ):
         self.start_s = start_s
         self.end_s = end_s
         self._sent = costs.cpu_s_per_request_sent
@@ -28,9 +39,11 @@ class Ledger:
         self._ser = costs.cpu_s_per_kib_serialised / 1024.0
         self._deser = costs.cpu_s_per_kib_deserialised / 1024.0
         self._framing = network.request_overhead_bytes + network.response_overhead_bytes
+        self._proxy_cpu_s = 0.0 if sidecar is None else sidecar.cpu_s_per_request
+        self._proxy_retries = sidecar is not None and sidecar.owns_retries
 
-        self.cpu_s = [0.0, 0.0, 0.0]
-        self.bytes = [0, 0, 0]
+        self.cpu_s = [0.0] * len(ROLES)
+        self.bytes = [0] * len(LINKS)
         self.requests = 0
         self.polls = 0
         self.empty_polls = 0
@@ -72,14 +85,30 @@ class Ledger:
         self.request(at, link, client, server, request_body)
         self.response_body(at, link, server, client, response_body)
 
-    def request(self, at: float, link: int, client: int, server: int, body: int) -> None:
-        """A request and the framing of its response, without a response body."""
+    def request(
+        self,
+        at: float,
+        link: int,
+        client: int,
+        server: int,
+        body: int,
+        retry: bool = False,
+    ) -> None:
+        """A request and the framing of its response, without a response body.
+
+        A retry made by the sender's sidecar costs the sending application
+        nothing; the sidecar pays for it.
+        """
         if not self.start_s <= at < self.end_s:
             return
         self.requests += 1
         self.bytes[link] += self._framing + body
-        self.cpu_s[client] += self._sent + self._ser * body
-        self.cpu_s[server] += self._handled + self._deser * body
+        cpu = self.cpu_s
+        sender = SIDECARS if retry and self._proxy_retries else client
+        cpu[sender] += self._sent
+        cpu[client] += self._ser * body
+        cpu[server] += self._handled + self._deser * body
+        cpu[SIDECARS] += self._proxy_cpu_s * PROXIES[link]
 
     def response_body(self, at: float, link: int, server: int, client: int, body: int) -> None:
         """The body of the answer to a request that reached the server at ``at``."""

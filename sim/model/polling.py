@@ -31,8 +31,10 @@ class _Consumer:
         delay_s: Sampler,
         ledger: Ledger,
         rng: np.random.Generator,
+        wants: np.ndarray | None = None,
     ):
         self.env = env
+        self.wants = wants
         self.feed = feed
         self.source = source  # this consumer's cursor in the feed
         self.subscriber = subscriber
@@ -68,8 +70,11 @@ class _Consumer:
 
     def _receive(self, start: int, stop: int) -> None:
         self.in_flight = False
+        wants, me = self.wants, self.subscriber.index
         for event in range(start, stop):
-            self.subscriber.submit(event)
+            # a poller gets every event and drops what it does not want
+            if wants is None or wants[event, me]:
+                self.subscriber.submit(event)
         self._received(stop - start)
 
     def _received(self, count: int) -> None:

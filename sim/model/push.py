@@ -116,7 +116,7 @@ class Pusher:
             return
 
         body = self.payload_bytes[d.event]
-        self.ledger.request(now, self.link, self.sender, SUBSCRIBERS, body)
+        self.ledger.request(now, self.link, self.sender, SUBSCRIBERS, body, d.attempt > 1)
         attempt = d.attempt
         subscriber.receive(
             d.event,
@@ -186,8 +186,8 @@ class Pusher:
             self.window = max(1, self.window // 2)
 
 
-def fanout(env, strategy, subscribers, **parts):
-    """The publisher itself calls every subscriber for every event."""
+def fanout(env, strategy, subscribers, wants, legs, **parts):
+    """The publisher itself calls every subscriber that wants the event."""
     pusher = Pusher(
         env,
         strategy=strategy,
@@ -196,13 +196,15 @@ def fanout(env, strategy, subscribers, **parts):
         sender=PUBLISHER,
         link=PUBLISHER_SUBSCRIBERS,
         subscribers=subscribers,
+        delay_s=legs[PUBLISHER_SUBSCRIBERS],
         **parts,
     )
     indices = range(len(subscribers))
 
     def on_publish(event: int) -> None:
         for s in indices:
-            pusher.push(event, s)
+            if wants is None or wants[event, s]:
+                pusher.push(event, s)
 
     return on_publish
 
@@ -216,12 +218,13 @@ class BrokerModel:
     the others.
     """
 
-    def __init__(self, env, strategy, subscribers, **parts):
+    def __init__(self, env, strategy, subscribers, wants, legs, **parts):
         self.env = env
         self.dispatch_delay_s = strategy.dispatch_delay_s
         self.payload_bytes = parts["payload_bytes"]
-        self.delay_s = parts["delay_s"]
+        self.delay_s = legs[PUBLISHER_BROKER]
         self.ledger = parts["ledger"]
+        self.wants = wants
         self.pushers = [
             Pusher(
                 env,
@@ -231,6 +234,7 @@ class BrokerModel:
                 sender=BROKER,
                 link=BROKER_SUBSCRIBERS,
                 subscribers=subscribers,
+                delay_s=legs[BROKER_SUBSCRIBERS],
                 **parts,
             )
             for _ in subscribers
@@ -248,5 +252,8 @@ class BrokerModel:
             self._dispatch(event)
 
     def _dispatch(self, event: int) -> None:
+        # the broker applies each subscription's filter before pushing
+        wants = self.wants
         for s, pusher in enumerate(self.pushers):
-            pusher.push(event, s)
+            if wants is None or wants[event, s]:
+                pusher.push(event, s)

@@ -23,6 +23,9 @@ _PURPOSES = {
     "faults": 6,
     "retry": 7,
     "poll": 8,
+    "types": 9,
+    "sidecar": 10,
+    "storage": 11,
 }
 
 

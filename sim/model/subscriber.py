@@ -6,6 +6,9 @@ a worker starts on the event in the attempt that succeeds; the service time
 that follows is the subscriber's own work, the same under every strategy,
 and is not part of it.
 
+With a claim-check, a worker first fetches the event's payload from
+storage; its reaction latency ends when the worker has the payload.
+
 Events reach a subscriber two ways. A consumer polling on its behalf hands
 them over with :meth:`Subscriber.submit`. A push arrives as an HTTP request
 through :meth:`Subscriber.receive`, and its caller waits for the answer:
@@ -22,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
+from sim.model.claim_check import ClaimChecks
 from sim.model.engine import Sampler, later
 from sim.model.faults import Availability, TokenBucket
 from sim.model.ledger import SUBSCRIBERS, Ledger
@@ -38,8 +42,9 @@ class Deliveries:
 
     A pair is settled once it is delivered, or once its sender has given it
     up and no copy of it is still queued or being handled at the subscriber
-    (a call that timed out may yet be handled). The run may stop once every
-    pair of the window is settled.
+    (a call that timed out may yet be handled); a pair the subscriber does
+    not want is settled from the start. The run may stop once every pair of
+    the window is settled.
     """
 
     def __init__(
@@ -49,6 +54,7 @@ class Deliveries:
         count: int,
         slots: int,
         complete: simpy.Event,
+        wanted: np.ndarray | None = None,
     ):
         self._times = times
         self._first = first
@@ -57,9 +63,11 @@ class Deliveries:
         self._complete = complete
         self.latency_s = np.full(count * slots, np.nan)
         self._abandoned = np.zeros(count * slots, dtype=bool)
-        self._settled = np.zeros(count * slots, dtype=bool)
-        self.settled = 0
-        if count == 0:
+        # pairs a subscriber does not want are settled from the start
+        self.wanted = wanted
+        self._settled = np.zeros(count * slots, dtype=bool) if wanted is None else ~wanted
+        self.settled = int(self._settled.sum())
+        if self.settled == count * slots:
             complete.succeed()
 
     def _pair(self, event: int, slot: int) -> int | None:
@@ -109,6 +117,7 @@ class Subscriber:
         availability: Availability,
         rng: np.random.Generator,
         slot: int | None = None,
+        claim_checks: ClaimChecks | None = None,
     ):
         self.env = env
         self.index = index
@@ -128,6 +137,7 @@ class Subscriber:
         self._done: set[int] = set()
         self._copies: dict[int, int] = {}  # event -> copies queued or in service
         self._on_drained: tuple[int, Callable[[], None]] | None = None
+        self._claims = claim_checks
 
     @property
     def backlog(self) -> int:
@@ -203,7 +213,14 @@ class Subscriber:
                 self._acknowledge(respond)
             return
         self._free -= 1
-        later(self.env, self._service_s(), self._finish, event, respond, now)
+        if self._claims is not None and self._claims.claimed[event]:
+            later(self.env, self._claims.fetch_s(event), self._begin, event, respond)
+        else:
+            self._begin(event, respond)
+
+    def _begin(self, event: int, respond: Respond | None) -> None:
+        """The worker has the event (and its payload): handling starts."""
+        later(self.env, self._service_s(), self._finish, event, respond, self.env.now)
 
     def _finish(self, event: int, respond: Respond | None, started_s: float) -> None:
         self._free += 1
