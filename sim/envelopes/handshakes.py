@@ -1,0 +1,154 @@
+"""Handshakes a push endpoint must answer, as pure functions.
+
+Nothing here opens a connection: the SNS functions return a URL for the
+caller to fetch, and only after checking that it points at SNS itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from urllib.parse import urlsplit
+
+import msgspec
+
+from sim.envelopes._base import Batch
+from sim.envelopes.eventgrid import EventGridEvent
+from sim.envelopes.errors import HandshakeRefused
+from sim.envelopes.sns import SnsMessage
+
+# SNS endpoints: sns.<region>.amazonaws.com, and .com.cn in the China regions.
+_SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?", re.ASCII)
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def eventgrid_validation_response(envelope: EventGridEvent | Batch) -> bytes:
+    """The JSON body to send with HTTP 200 to validate an Event Grid
+    subscription: ``{"validationResponse": <validationCode>}``.
+
+    Accepts the validation event itself or the array it came in (which must
+    then hold exactly one validation event).
+    """
+    if isinstance(envelope, Batch):
+        found = [e for e in envelope
+                 if isinstance(e, EventGridEvent) and e.is_validation]
+        if len(found) != 1:
+            raise HandshakeRefused("handshake.not-validation", "expected exactly "
+                                   "one SubscriptionValidationEvent, got "
+                                   f"{len(found)}", format="eventgrid")
+        envelope = found[0]
+    if not isinstance(envelope, EventGridEvent):
+        raise HandshakeRefused("handshake.not-validation", "expected an Event Grid "
+                               f"event, got {type(envelope).__name__}",
+                               format="eventgrid")
+    code = envelope.validation_code()
+    return msgspec.json.encode({"validationResponse": code})
+
+
+def webhook_options_response(
+    headers: Mapping[str, str], *, allowed_origins: Collection[str] | None = None,
+    rate: int | None = None,
+) -> dict[str, str]:
+    """Headers consenting to deliveries, for the CloudEvents webhook
+    abuse-protection ``OPTIONS`` request (Event Grid sends it in CloudEvents
+    mode with origin ``eventgrid.azure.net``).
+
+    Parameters
+    ----------
+    headers : Mapping[str, str]
+        The OPTIONS request headers (any case).
+    allowed_origins : collection of str, optional
+        Origins to consent to; every origin when omitted.
+    rate : int, optional
+        Requests per minute this endpoint accepts; unlimited when omitted.
+        The reply grants the smaller of this and ``WebHook-Request-Rate``.
+
+    Returns
+    -------
+    dict
+        ``Allow``, ``WebHook-Allowed-Origin`` and, when a rate was asked or
+        set, ``WebHook-Allowed-Rate``; send them with HTTP 200.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    origin = lowered.get("webhook-request-origin", "").strip()
+    if not origin:
+        raise HandshakeRefused("handshake.origin", "expected a WebHook-Request-"
+                               "Origin header, got none", format="cloudevents",
+                               pointer="headers/webhook-request-origin")
+    if allowed_origins is not None and origin not in allowed_origins:
+        raise HandshakeRefused("handshake.origin", "expected an allowed origin, "
+                               f"got {origin!r}", format="cloudevents",
+                               pointer="headers/webhook-request-origin")
+    reply = {"Allow": "POST", "WebHook-Allowed-Origin": origin}
+    asked = lowered.get("webhook-request-rate")
+    if asked is not None or rate is not None:
+        reply["WebHook-Allowed-Rate"] = _grant(asked, rate)
+    return reply
+
+
+def _grant(asked: str | None, rate: int | None) -> str:
+    limits = []
+    if asked is not None and asked.strip() != "*":
+        if not asked.strip().isdigit() or int(asked) < 1:
+            raise HandshakeRefused("handshake.rate", "expected WebHook-Request-Rate "
+                                   f"to be a positive integer or *, got {asked!r}",
+                                   format="cloudevents",
+                                   pointer="headers/webhook-request-rate")
+        limits.append(int(asked))
+    if rate is not None:
+        limits.append(rate)
+    return str(min(limits)) if limits else "*"
+
+
+def is_sns_url(url: str, allowed_hosts: Collection[str] | None = None) -> bool:
+    """True for an ``https`` URL on an SNS endpoint (or an allowed host)."""
+    if not isinstance(url, str) or _UNSAFE.search(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    if parts.scheme != "https" or parts.username is not None or \
+            parts.password is not None or port not in (None, 443):
+        return False
+    if allowed_hosts is not None:
+        return host in allowed_hosts
+    return _SNS_HOST.fullmatch(host) is not None
+
+
+def sns_confirmation_url(message: SnsMessage, *,
+                         allowed_hosts: Collection[str] | None = None) -> str:
+    """The ``SubscribeURL`` to GET to confirm a subscription, once checked.
+
+    Refuses a message that is not a SubscriptionConfirmation and a URL that
+    is not ``https`` on an SNS host (or one of ``allowed_hosts``).  The
+    caller should verify the message signature before fetching it.
+    """
+    if not isinstance(message, SnsMessage) or message.type != \
+            "SubscriptionConfirmation":
+        raise HandshakeRefused("handshake.not-confirmation", "expected a "
+                               "SubscriptionConfirmation, got "
+                               f"{getattr(message, 'type', type(message).__name__)!r}",
+                               format="sns", pointer="/Type")
+    return _trusted(message.subscribe_url, "SubscribeURL", allowed_hosts)
+
+
+def sns_certificate_url(message: SnsMessage, *,
+                        allowed_hosts: Collection[str] | None = None) -> str:
+    """The signing certificate URL, once checked to be an SNS ``.pem``."""
+    url = _trusted(message.signing_cert_url, "SigningCertURL", allowed_hosts)
+    if not urlsplit(url).path.endswith(".pem"):
+        raise HandshakeRefused("handshake.url", "expected a .pem certificate path, "
+                               f"got {url!r}", format="sns",
+                               pointer="/SigningCertURL")
+    return url
+
+
+def _trusted(url: object, name: str, allowed: Collection[str] | None) -> str:
+    if not isinstance(url, str) or not is_sns_url(url, allowed):
+        raise HandshakeRefused("handshake.url", "expected an https URL on an SNS "
+                               f"host, got {url!r}", format="sns",
+                               pointer=f"/{name}")
+    return url
