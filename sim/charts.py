@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from sim.metrics import BY_NAME
 
@@ -59,44 +60,98 @@ def plot_metric(
     """One line per strategy: mean of ``metric`` against swept parameter ``x``
     with its 95% confidence band; ``companion`` is drawn dashed, means only.
 
-    With ``x`` None (a sweep of one point) strategies are bars with error bars.
+    A hollow marker flags a point where some events were still undelivered
+    when the runs stopped: its latency is a lower bound and its costs miss
+    the deliveries that never happened. With ``x`` None (a sweep of one
+    point) strategies are bars with error bars.
     """
     if ax is None:
         ax = Figure(figsize=(8, 4.5), layout="constrained").add_subplot()
     order = list(strategies or dict.fromkeys(summary["strategy"]))
-    rows = summary[summary["metric"] == metric]
+    plain = summary[summary["versus"].isna()] if "versus" in summary else summary
+    rows = plain[plain["metric"] == metric]
 
     if x is None:
         return _bars(rows, metric, order, ax)
 
+    bounded = metric in BOUNDED
+    short = (BY_NAME[companion].label.split(", ")[-1] if companion else "")
     for i, name in enumerate(order):
         line = rows[rows["strategy"] == name].sort_values(x)
         if line["mean"].notna().sum() == 0:
             continue
         colour, marker = _COLOURS[i % len(_COLOURS)], _MARKERS[i % len(_MARKERS)]
-        ax.plot(line[x], line["mean"], color=colour, marker=marker, ms=4, label=name)
-        ax.fill_between(
-            line[x], line["ci95_low"], line["ci95_high"], color=colour, alpha=0.18, lw=0
-        )
+        xs = _categorical(line[x])
+        ax.plot(xs, line["mean"], color=colour, marker=marker, ms=4, label=name)
+        low, high = line["ci95_low"], line["ci95_high"]
+        if bounded:
+            low, high = low.clip(0, 1), high.clip(0, 1)
+        ax.fill_between(xs, low, high, color=colour, alpha=0.18, lw=0)
+        incomplete = _incomplete(plain, name, x, line[x])
+        if incomplete.any():
+            ax.plot(xs[incomplete], line["mean"][incomplete], ls="none", marker=marker,
+                    ms=9, mfc="white", mec=colour, mew=1.5)
         if companion is not None:
-            extra = summary[(summary["metric"] == companion) & (summary["strategy"] == name)]
+            extra = plain[(plain["metric"] == companion) & (plain["strategy"] == name)]
             extra = extra.sort_values(x)
-            ax.plot(extra[x], extra["mean"], color=colour, ls="--", lw=1)
+            ax.plot(_categorical(extra[x]), extra["mean"], color=colour, ls="--", lw=1)
+
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        ax.text(0.5, 0.5, f"no strategy here has {BY_NAME[metric].label}",
+                transform=ax.transAxes, ha="center", va="center", color="grey")
+    if companion is not None and handles:
+        handles.append(Line2D([], [], color="black", ls="--", lw=1))
+        labels.append(f"{short} (dashed)")
+    if _any_incomplete(plain) and handles:
+        handles.append(Line2D([], [], ls="none", marker="o", mfc="white", mec="black"))
+        labels.append("some events undelivered")
 
     ax.set_xlabel(axis_label(x))
-    ax.set_ylabel(metric_label(metric))
-    _log_if_wide(ax, summary[x], "x")
+    label = metric_label(metric)
+    if companion is not None:
+        label = f"{BY_NAME[metric].label.split(',')[0]} ({BY_NAME[metric].unit})"
+    ax.set_ylabel(label)
+    if not _is_categorical(plain[x]):
+        _log_if_wide(ax, plain[x], "x")
     values = rows["mean"]
     if companion is not None:
-        values = pd.concat([values, summary.loc[summary["metric"] == companion, "mean"]])
+        values = pd.concat([values, plain.loc[plain["metric"] == companion, "mean"]])
     _log_if_wide(ax, values, "y")
     ax.grid(True, which="major", alpha=0.3)
     title = BY_NAME[metric].label
     if companion is not None:
-        title += f" (solid) and {BY_NAME[companion].label.split(', ')[-1]} (dashed)"
+        title += f" (solid) and {short} (dashed)"
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    if handles:
+        ax.legend(handles, labels, fontsize=8, frameon=False, loc="upper left",
+                  bbox_to_anchor=(1.01, 1))
     return ax
+
+
+# fractions, whose intervals are clipped to [0, 1]
+BOUNDED = ("empty_poll_fraction",)
+
+
+def _is_categorical(values: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+
+
+def _categorical(values: pd.Series) -> np.ndarray:
+    """Numbers as they are; anything else (true/false, names) as labels."""
+    if _is_categorical(values):
+        return values.astype(str).to_numpy()
+    return values.to_numpy()
+
+
+def _incomplete(plain: pd.DataFrame, name: str, x: str, xs: pd.Series) -> np.ndarray:
+    undelivered = plain[(plain["metric"] == "undelivered") & (plain["strategy"] == name)]
+    by_x = undelivered.set_index(x)["mean"]
+    return np.array([by_x.get(v, 0.0) > 0 for v in xs])
+
+
+def _any_incomplete(plain: pd.DataFrame) -> bool:
+    return bool((plain.loc[plain["metric"] == "undelivered", "mean"] > 0).any())
 
 
 def _bars(rows: pd.DataFrame, metric: str, order: list[str], ax: Axes) -> Axes:
@@ -128,7 +183,7 @@ def figures(summary: pd.DataFrame, axes: Sequence[str]) -> dict[str, Figure]:
     x = axes[0] if axes else None
     others = list(axes[1:])
     panels = (
-        list(itertools.product(*(sorted(summary[a].unique()) for a in others)))
+        list(itertools.product(*(sorted(summary[a].dropna().unique()) for a in others)))
         if others
         else [()]
     )
@@ -137,7 +192,10 @@ def figures(summary: pd.DataFrame, axes: Sequence[str]) -> dict[str, Figure]:
     order = list(dict.fromkeys(summary["strategy"]))
 
     charts = {}
+    plain = summary[summary["versus"].isna()] if "versus" in summary else summary
     for stem, (metric, companion) in CHARTS.items():
+        if plain.loc[plain["metric"] == metric, "mean"].notna().sum() == 0:
+            continue  # e.g. the empty-poll fraction of a sweep with no pollers
         fig = Figure(figsize=(8 * columns, 4.5 * rows), layout="constrained")
         for k, values in enumerate(panels):
             ax = fig.add_subplot(rows, columns, k + 1)

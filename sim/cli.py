@@ -12,6 +12,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -33,6 +34,7 @@ def cli() -> None:
     Start with the bundled sweep:
         python -m sim sweep
     then look at results/<sweep name>/charts/*.png and summary.csv.
+    Scenario keys: README "Scenarios"; metric names: python -m sim metrics.
     """
 
 
@@ -76,13 +78,14 @@ def run_command(scenario: str, strategy_name: str | None, seed: int | None,
 @cli.command("sweep")
 @click.argument("sweep_file", metavar="[SWEEP]", required=False)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Results folder (default: results/<sweep name>/).")
+              help="Results folder (default: results/<sweep name>/ under the "
+                   "current folder).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Parallel processes (default: all cores).")
 def sweep_command(sweep_file: str | None, out: Path | None, jobs: int | None) -> None:
     """Run every point x strategy x replication of SWEEP (a TOML file or a
     bundled name; default: the bundled default sweep) and write runs.parquet,
-    summary.csv, manifest.json and charts/*.png.
+    summary.csv, crossovers.csv, charts/*.png and manifest.json.
 
     A sweep file is a scenario plus a [sweep] table whose 'axes' map dotted
     parameter paths to lists of values; the sweep runs their full grid:
@@ -90,36 +93,36 @@ def sweep_command(sweep_file: str | None, out: Path | None, jobs: int | None) ->
     \b
         [sweep]
         name = "rates"
-        axes = { "workload.arrivals.rate_per_s" = [0.1, 1, 10],
-                 "strategies.poll_1s.interval_s" = [0.5, 1, 2] }
+        [sweep.axes]
+        "workload.arrivals.rate_per_s" = [0.1, 1, 10]
+        "strategies.poll_1s.interval_s" = [0.5, 1, 2]
     """
     from tqdm import tqdm
 
     from sim.scenario import load_sweep
-    from sim.sweep import run_sweep, tasks
+    from sim.sweep import run_sweep, tasks, write_results
 
     sweep = load_sweep(sweep_file)
     folder = out if out is not None else RESULTS_ROOT / sweep.name
-    _check_writable(folder)
-    jobs = jobs or os.cpu_count() or 1
+    _prepare_folder(folder)
     total = len(tasks(sweep))
+    jobs = min(jobs or os.cpu_count() or 1, total)
+    reps = sweep.base.simulation.replications
     click.echo(
-        f"sweep {sweep.name}: {len(sweep.points)} points x "
-        f"{len(sweep.base.strategies)} strategies x "
-        f"{sweep.base.simulation.replications} replications = {total} runs "
-        f"on {jobs} process{'es' if jobs > 1 else ''}",
+        f"sweep {sweep.name}: {_count(len(sweep.points), 'point')} x "
+        f"{_count(len(sweep.base.strategies), 'strategy', 'strategies')} x "
+        f"{_count(reps, 'replication')} = {_count(total, 'run')} "
+        f"on {_count(jobs, 'process', 'processes')}",
         err=True,
     )
     # disable=None: a bar on a terminal, silence in a log file
     with tqdm(total=total, unit="run", disable=None, file=sys.stderr) as bar:
-        info = run_sweep(sweep, folder, jobs, on_done=lambda *_: bar.update())
+        runs, info = run_sweep(sweep, jobs, on_done=lambda *_: bar.update())
 
-    from sim.sweep import read_results
-
-    runs, _ = read_results(folder)
-    charts = _write_charts(folder, runs, list(sweep.axes))
+    axes = list(sweep.axes)
+    info = write_results(folder, runs, info, lambda f: _write_charts(f, runs, axes))
     click.echo(f"wrote {folder}/ in {info['wall_s']:.1f} s:")
-    for name in info["files"] + [str(Path("charts") / c) for c in charts]:
+    for name in info["files"]:
         click.echo(f"  {folder / name}")
 
 
@@ -130,15 +133,18 @@ def charts_command(folder: Path) -> None:
     from sim.sweep import read_results
 
     runs, info = read_results(folder)
-    axes = list(info["axes"])
-    unknown = [a for a in axes if a not in runs.columns]
-    if unknown:
-        raise ResultsError(
-            f"{folder / 'runs.parquet'}: no column for swept parameter(s) "
-            f"{', '.join(unknown)} named in manifest.json"
-        )
-    for name in _write_charts(folder, runs, axes):
-        click.echo(f"  {folder / 'charts' / name}")
+    for name in _write_charts(folder, runs, list(info["axes"])):
+        click.echo(f"  {folder / name}")
+
+
+@cli.command("metrics")
+def metrics_command() -> None:
+    """List every metric a run reports, with its unit and meaning."""
+    from sim.metrics import METRICS
+
+    width = max(len(m.name) for m in METRICS)
+    for m in METRICS:
+        click.echo(f"{m.name.ljust(width)}  {(m.unit or '-').ljust(11)} {m.description}")
 
 
 def _write_charts(folder: Path, runs, axes: list[str]) -> list[str]:
@@ -150,18 +156,27 @@ def _write_charts(folder: Path, runs, axes: list[str]) -> list[str]:
     charts.mkdir(parents=True, exist_ok=True)
     names = []
     for stem, fig in figures(summarise(runs, axes), axes).items():
-        name = f"{stem}.png"
-        write_atomic(charts / name, lambda p, f=fig: f.savefig(p, format="png", dpi=110))
+        name = f"charts/{stem}.png"
+        write_atomic(folder / name, lambda p, f=fig: f.savefig(p, format="png", dpi=110))
         names.append(name)
     return names
 
 
-def _check_writable(folder: Path) -> None:
-    existing = next((p for p in [folder, *folder.parents] if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise ResultsError(f"{existing}: is a file; --out must name a folder")
-    if existing is not None and not os.access(existing, os.W_OK):
-        raise ResultsError(f"{existing}: not writable; choose another --out")
+def _prepare_folder(folder: Path) -> None:
+    """Create the results folder and prove it writable before any run starts."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except FileExistsError:
+        raise ResultsError(f"{folder}: exists and is not a folder; --out must name a folder") from None
+    except OSError as exc:
+        raise ResultsError(f"{folder}: cannot write results here ({exc.strerror}); "
+                           "choose another --out") from None
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def _table(results) -> str:
@@ -192,15 +207,15 @@ def _json_value(value):
     return value
 
 
-def _register_envelope_command() -> None:
-    try:  # TEMP until sim.cli_envelope lands
-        from sim.cli_envelope import envelope
-    except ModuleNotFoundError:
-        return
+def _register_commands() -> None:
+    from sim.cli_envelope import envelope
+    from sim.cli_validate import validate
+
     cli.add_command(envelope)
+    cli.add_command(validate)
 
 
-_register_envelope_command()
+_register_commands()
 
 
 def main() -> None:

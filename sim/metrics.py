@@ -31,6 +31,9 @@ METRICS: tuple[Metric, ...] = (
            "(event, subscriber) pairs handled, for events of the window"),
     Metric("undelivered", "undelivered", "deliveries",
            "(event, subscriber) pairs still missing when the run stopped"),
+    Metric("latency_censored", "latency samples censored", "deliveries",
+           "pairs still on their way when the run stopped; they enter the "
+           "latency figures with the wait so far, making them lower bounds"),
     Metric("latency_mean_s", "reaction latency, mean", "s",
            "mean time from publish until a subscriber's worker starts on the event"),
     Metric("latency_p50_s", "reaction latency, median", "s", "50th percentile"),
@@ -60,6 +63,14 @@ METRICS: tuple[Metric, ...] = (
     Metric("requests_total", "HTTP requests", "requests", "requests of every kind"),
     Metric("requests_per_event", "requests per event", "requests",
            "requests_total / events_published"),
+    Metric("requests_publisher_subscribers", "requests, publisher-subscribers",
+           "requests", "polls, or direct fan-out calls"),
+    Metric("requests_publisher_broker", "requests, publisher-broker", "requests",
+           "the publisher's POSTs to the broker"),
+    Metric("requests_broker_subscribers", "requests, broker-subscribers", "requests",
+           "the broker's pushes, retries included"),
+    Metric("requests_storage", "requests, storage", "requests",
+           "claim-check PUTs and GETs"),
     Metric("polls", "polls", "requests",
            "polls answered (a long poll still held when the run stops is a "
            "request, not yet a poll)"),
@@ -97,7 +108,10 @@ def metrics_row(outcome: Outcome) -> dict[str, float]:
     latency = outcome.latency_s
     if outcome.wanted is not None:
         latency = latency[outcome.wanted]
-    samples = latency[~np.isnan(latency)]
+    delivered = latency[~np.isnan(latency)]
+    # events still on their way count with the wait they have had so far,
+    # which makes every latency figure a lower bound when there are any
+    samples = np.concatenate([delivered, outcome.censored_s])
     cpu_total = sum(outcome.cpu_s.values())
     bytes_total = sum(outcome.bytes.values())
 
@@ -109,8 +123,9 @@ def metrics_row(outcome: Outcome) -> dict[str, float]:
 
     row = {
         "events_published": events,
-        "deliveries": int(samples.size),
-        "undelivered": int(latency.size - samples.size),
+        "deliveries": int(delivered.size),
+        "undelivered": int(latency.size - delivered.size),
+        "latency_censored": int(outcome.censored_s.size),
         **dict(zip(LATENCY_METRICS, map(float, summary))),
         "cpu_s_total": cpu_total,
         **{f"cpu_s_{role}": v for role, v in outcome.cpu_s.items()},
@@ -120,6 +135,7 @@ def metrics_row(outcome: Outcome) -> dict[str, float]:
         "bytes_per_event": _per(bytes_total, events),
         "requests_total": c["requests"],
         "requests_per_event": _per(c["requests"], events),
+        **{k: c[k] for k in c if k.startswith("requests_")},
         "polls": outcome.polls,
         "empty_polls": outcome.empty_polls,
         "empty_poll_fraction": _per(outcome.empty_polls, outcome.polls),

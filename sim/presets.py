@@ -1,6 +1,6 @@
 """Provider presets: documented delivery behaviour as scenario defaults.
 
-Each preset is a table of broker-strategy fields that a scenario gets by
+Each preset is a table of strategy fields that a scenario gets by
 naming it (``preset = "event_grid"``); any field the scenario sets itself
 wins. Every value cites the provider's public documentation, read on
 2026-12-04; where a document gives no number (Event Grid's "small
@@ -74,8 +74,27 @@ PUBSUB_PUSH: dict[str, Any] = {
     },
 }
 
-BROKER_PRESETS: dict[str, dict[str, Any]] = {
-    "event_grid": EVENT_GRID,
-    "sns_http": SNS_HTTP,
-    "pubsub_push": PUBSUB_PUSH,
+# Amazon SQS, "Setting-up long polling in Amazon SQS" and "Amazon SQS short
+# and long polling" (docs.aws.amazon.com/AWSSimpleQueueService/latest/
+# SQSDeveloperGuide/): a ReceiveMessage waits at most 20 s and returns at
+# most 10 messages; the answer is a JSON document per message (the "sqs"
+# envelope). Short polling queries only a subset of servers, so it can
+# answer empty while messages wait; the documentation gives no rate, so
+# false_empty_probability is left for the scenario to set.
+SQS_LONG_POLL: dict[str, Any] = {"wait_s": 20.0, "max_batch": 10, "envelope": "sqs"}
+SQS_SHORT_POLL: dict[str, Any] = {"max_batch": 10, "envelope": "sqs"}
+
+# Azure Service Bus, JavaScript SDK "ReceiveMessagesOptions"
+# (learn.microsoft.com/javascript/api/@azure/service-bus/receivemessagesoptions):
+# a receive waits up to maxWaitTimeInMs, 60000 ms by default; the prefetch
+# count (ServiceBusReceiverOptions.PrefetchCount) is 0 unless set.
+SERVICE_BUS: dict[str, Any] = {"wait_s": 60.0, "prefetch": 0}
+
+PRESETS: dict[tuple[str, str], dict[str, Any]] = {
+    ("broker", "event_grid"): EVENT_GRID,
+    ("broker", "sns_http"): SNS_HTTP,
+    ("broker", "pubsub_push"): PUBSUB_PUSH,
+    ("long_poll", "sqs_long_poll"): SQS_LONG_POLL,
+    ("long_poll", "service_bus"): SERVICE_BUS,
+    ("short_poll", "sqs_short_poll"): SQS_SHORT_POLL,
 }

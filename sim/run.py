@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sim.metrics import metrics_row
 from sim.model import simulate
+from sim.prices import monthly_cost
 from sim.scenario import Scenario
 
 
@@ -43,12 +44,19 @@ def run(scenario: Scenario, strategy: str, replication: int = 0) -> RunResult:
     streams from the scenario seed."""
     started = time.perf_counter()
     outcome = simulate(scenario, strategy, replication)
+    kind = scenario.strategy(strategy).kind
+    metrics = metrics_row(outcome)
+    if scenario.prices is not None:
+        metrics.update(
+            monthly_cost({**metrics, "kind": kind}, scenario.prices,
+                         scenario.simulation.window_s)
+        )
     return RunResult(
         scenario=scenario.name,
         strategy=strategy,
-        kind=scenario.strategy(strategy).kind,
+        kind=kind,
         replication=replication,
         seed=scenario.simulation.seed,
-        metrics=metrics_row(outcome),
+        metrics=metrics,
         wall_s=time.perf_counter() - started,
     )

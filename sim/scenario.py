@@ -35,6 +35,8 @@ from pydantic import (
 
 from sim._base import Frozen
 from sim.errors import ScenarioError
+from sim.prices import Prices
+from sim.workload_file import Fitted, Replay
 
 BUNDLED_PACKAGE = "sim.scenarios"
 DEFAULT_SWEEP = "default"
@@ -157,7 +159,9 @@ class OnOff(Frozen):
         return on * self.on_rate_per_s + off * self.off_rate_per_s
 
 
-Arrivals = Annotated[Union[Poisson, Constant, OnOff], Field(discriminator="kind")]
+Arrivals = Annotated[
+    Union[Poisson, Constant, OnOff, Replay, Fitted], Field(discriminator="kind")
+]
 
 
 # -- the system --------------------------------------------------------------
@@ -434,6 +438,18 @@ class _Strategy(Frozen):
     name: str = Field(min_length=1)
     envelope: Literal[ENVELOPES] = "none"  # type: ignore[valid-type]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        # a preset's fields are defaults: what the file sets wins
+        if isinstance(data, dict) and isinstance(data.get("preset"), str):
+            from sim.presets import PRESETS
+
+            defaults = PRESETS.get((data.get("kind"), data["preset"]))
+            if defaults is not None:
+                return {**defaults, **data}
+        return data
+
     @field_validator("name")
     @classmethod
     def _plain_name(cls, value: str) -> str:
@@ -483,6 +499,7 @@ class ShortPoll(_Polling):
     repoll_when_full: bool = True
     backoff: PollBackoff | None = None
     false_empty_probability: float = Field(default=0.0, ge=0, lt=1)
+    preset: Literal["sqs_short_poll"] | None = None
 
     @model_validator(mode="after")
     def _backoff_above_interval(self) -> ShortPoll:
@@ -501,6 +518,7 @@ class LongPoll(_Polling):
 
     kind: Literal["long_poll"]
     wait_s: float = Field(gt=0)
+    preset: Literal["sqs_long_poll", "service_bus"] | None = None
 
 
 class Fanout(_Strategy):
@@ -535,23 +553,15 @@ class Broker(_Strategy):
     push_window: Literal["fixed", "adaptive"] = "fixed"
     preset: Literal["event_grid", "sns_http", "pubsub_push"] | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _apply_preset(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("preset"), str):
-            from sim.presets import BROKER_PRESETS
-
-            defaults = BROKER_PRESETS.get(data["preset"])
-            if defaults is not None:
-                return {**defaults, **data}
-        return data
-
 
 Strategy = Annotated[
     Union[ShortPoll, LongPoll, Fanout, Broker], Field(discriminator="kind")
 ]
 STRATEGY_KINDS = ("short_poll", "long_poll", "fanout", "broker")
 
+
+# at some 100,000 simulated operations a second, a run this size takes ~20 min
+MAX_WORK_PER_RUN = 100_000_000
 
 # names become folder names under results/
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -595,6 +605,33 @@ class Scenario(Frozen):
     strategies: tuple[Strategy, ...] = Field(min_length=1, strict=False)
     claim_check: ClaimCheck | None = None
     sidecar: Sidecar | None = None
+    prices: Prices | None = None
+
+    @model_validator(mode="after")
+    def _affordable(self) -> Scenario:
+        """Refuse runs so large the simulator would take hours on them."""
+        sim, workload = self.simulation, self.workload
+        events = workload.arrivals.mean_rate_per_s * sim.duration_s
+        work = [("events", events, "simulation.duration_s or the arrival rate")]
+        work.append((
+            "deliveries", events * workload.subscribers,
+            "simulation.duration_s, the arrival rate or workload.subscribers",
+        ))
+        for s in self.strategies:
+            if s.kind == "short_poll":
+                polls = workload.subscribers * sim.duration_s / s.interval_s
+                work.append((
+                    f"polls of strategy {s.name!r}", polls,
+                    f"simulation.duration_s or strategies.{s.name}.interval_s",
+                ))
+        for what, count, knobs in work:
+            if count > MAX_WORK_PER_RUN:
+                raise ValueError(
+                    f"one run would simulate about {count:,.0f} {what}, more than "
+                    f"the {MAX_WORK_PER_RUN:,} a run may hold (each costs the "
+                    f"simulator several microseconds); reduce {knobs}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _filters_need_own_queues(self) -> Scenario:
@@ -659,10 +696,10 @@ def load_scenario(
     ``overrides`` maps dotted field paths, as sweep axes name them, to values
     that replace the file's before validation.
     """
-    source, raw = _read_toml(path)
-    raw.pop("sweep", None)
+    source, raw, base_dir = _read_toml(path)
+    _validate(SweepSpec, raw.pop("sweep", {}), source, prefix="sweep")
     _override(raw, overrides or {}, source)
-    return _validate(Scenario, raw, source)
+    return _validate(Scenario, raw, source, base_dir=base_dir)
 
 
 def load_sweep(
@@ -673,7 +710,7 @@ def load_sweep(
     A sweep file without a ``[sweep]`` table is a sweep of one point.
     ``overrides`` replace fields of the scenario, as in :func:`load_scenario`.
     """
-    source, raw = _read_toml(DEFAULT_SWEEP if path is None else path)
+    source, raw, base_dir = _read_toml(DEFAULT_SWEEP if path is None else path)
     _override(raw, overrides or {}, source)
     problems: list[str] = []
     spec = base = None
@@ -682,7 +719,7 @@ def load_sweep(
     except ScenarioError as exc:
         problems += exc.problems
     try:
-        base = _validate(Scenario, raw, source)
+        base = _validate(Scenario, raw, source, base_dir=base_dir)
     except ScenarioError as exc:
         problems += exc.problems
     if spec is not None and base is not None:
@@ -701,7 +738,11 @@ def load_sweep(
         for axis, value in point.items():
             _set_path(override, axis, value)
         where = ", ".join(f"{k} = {v!r}" for k, v in point.items())
-        scenarios.append(_validate(Scenario, override, f"{source} (sweep point {where})"))
+        scenarios.append(
+            _validate(
+                Scenario, override, f"{source} (sweep point {where})", base_dir=base_dir
+            )
+        )
 
     return Sweep(
         name=spec.name or base.name,
@@ -719,13 +760,15 @@ def bundled_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def _read_toml(path: str | Path) -> tuple[str, dict[str, Any]]:
+def _read_toml(path: str | Path) -> tuple[str, dict[str, Any], Path]:
+    """The file's name for messages, its parsed table, and its folder."""
     file = Path(path)
     if not file.exists() and str(path) in bundled_names():
         resource = resources.files(BUNDLED_PACKAGE) / f"{path}.toml"
         source, text = f"{path} (bundled)", resource.read_text(encoding="utf-8")
+        base_dir = Path(str(resources.files(BUNDLED_PACKAGE)))
     else:
-        source = str(path)
+        source, base_dir = str(path), file.resolve().parent
         try:
             text = file.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -741,14 +784,21 @@ def _read_toml(path: str | Path) -> tuple[str, dict[str, Any]]:
         except (OSError, UnicodeDecodeError) as exc:
             raise ScenarioError(source, [f"cannot be read: {exc}"]) from None
     try:
-        return source, tomllib.loads(text)
+        return source, tomllib.loads(text), base_dir
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, [f"invalid TOML: {exc}"]) from None
 
 
-def _validate(model: type[BaseModel], raw: Any, source: str, prefix: str = "") -> Any:
+def _validate(
+    model: type[BaseModel],
+    raw: Any,
+    source: str,
+    prefix: str = "",
+    base_dir: Path | None = None,
+) -> Any:
     try:
-        return model.model_validate(raw)
+        # base_dir: where a scenario's relative file paths (logs) start
+        return model.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as exc:
         errors = exc.errors()
         # A misspelt key also makes the field it was meant for "missing";
@@ -756,10 +806,15 @@ def _validate(model: type[BaseModel], raw: Any, source: str, prefix: str = "") -
         misspelt = {
             _misspelt_field(model, raw, err) for err in errors
         } - {None}
+        # "too short after validation" only repeats that its items were bad
+        with_bad_items = {tuple(e["loc"][:-1]) for e in errors if len(e["loc"]) > 1}
         problems = [
             _describe(model, raw, err, prefix)
             for err in errors
             if not (err["type"] == "missing" and tuple(err["loc"]) in misspelt)
+            and not (err["type"] == "too_short" and err["input"]
+                     and any(loc[: len(err["loc"])] == tuple(err["loc"])
+                             for loc in with_bad_items))
         ]
         raise ScenarioError(source, problems) from None
 
@@ -801,7 +856,16 @@ def _describe(model: type[BaseModel], raw: Any, err: Any, prefix: str) -> str:
             f"expected one of {tags}"
         )
     if kind == "union_tag_not_found":
-        return f"{where}: missing 'kind'; {msg.lower()}"
+        _, _, union = _walk_loc(model, raw, err["loc"])
+        kinds = [_tag(m) for m in _members(union)]
+        return f"{where}: missing 'kind'; expected one of {', '.join(map(repr, kinds))}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{where}: got {err['input']!r}; expected a table ({{ key = value, ... }})"
+    if kind == "string_pattern_mismatch":
+        return (
+            f"{where}: got {err['input']!r}; expected letters, digits, '_', '.' or "
+            "'-', starting with a letter or digit"
+        )
     if kind == "too_short" and not err["input"]:
         return f"{where}: is empty; expected at least one entry"
     if kind == "value_error":
@@ -828,7 +892,8 @@ def _walk_loc(
         if isinstance(item, int) and isinstance(node, list):
             entry = node[item] if item < len(node) else None
             label = entry.get("name") if isinstance(entry, dict) else None
-            if isinstance(label, str) and label and parts and parts[-1] == "strategies":
+            named = isinstance(label, str) and label and "." not in label
+            if named and parts and parts[-1] == "strategies":
                 parts.append(label)
             elif parts:
                 parts[-1] = f"{parts[-1]}[{item}]"
@@ -840,6 +905,10 @@ def _walk_loc(
         node = node.get(item) if isinstance(node, dict) else None
         current = _field_model(current, str(item))
     return ".".join(parts), node, current
+
+
+def _tag(model: Any) -> str:
+    return model.model_fields["kind"].annotation.__args__[0]
 
 
 def _field_model(model: Any, field: str) -> Any:
@@ -922,8 +991,10 @@ def _path_problem(raw: dict[str, Any], axis: str) -> str | None:
             model = _union_member(Strategy, node.get("kind"))
         else:
             fields = _field_names(model)
+            place = ".".join(walked) or "the top level"
+            if not fields:
+                return f"names no field: {place} is a single value, not a table"
             if part not in fields:
-                place = ".".join(walked) or "the top level"
                 return (
                     f"names no field: {place} has no {part!r}{_suggestion(part, fields)}; "
                     f"fields there: {', '.join(fields)}"
@@ -936,7 +1007,15 @@ def _path_problem(raw: dict[str, Any], axis: str) -> str | None:
         i += 1
     if walked == ["strategies"] or isinstance(node, dict):
         return "names a table, not a single field"
+    if parts[-1] in _NOT_SWEEPABLE and (parts[0] == "strategies" or len(parts) == 1):
+        return (
+            f"{parts[-1]!r} names or selects what is being run and cannot be swept; "
+            "sweep a parameter instead"
+        )
     return None
+
+
+_NOT_SWEEPABLE = ("name", "kind", "description", "preset")
 
 
 def _override(raw: dict[str, Any], overrides: Mapping[str, Any], source: str) -> None:

@@ -2,9 +2,11 @@
 the results folder they produce.
 
 A results folder holds ``runs.parquet`` (one row per run), ``summary.csv``
-(see :mod:`sim.summary`) and ``manifest.json`` (what was run, with what
-software, when and how long it took). Every file is written to a temporary
-name and renamed into place, so a reader never sees half a file.
+(:mod:`sim.summary`, then the paired differences of :mod:`sim.compare`),
+``crossovers.csv`` and ``manifest.json`` (what was run, with what software,
+when and how long it took, and the files written). Every file is written to
+a temporary name and renamed into place, so a reader never sees half a file;
+the manifest is written last.
 """
 
 from __future__ import annotations
@@ -26,13 +28,16 @@ from pathlib import Path
 import pandas as pd
 
 import sim
+from sim.compare import compare_runs
 from sim.errors import ResultsError
+from sim.metrics import METRIC_NAMES
 from sim.run import RunResult, run
 from sim.scenario import Sweep
 from sim.summary import summarise
 
 RUNS_FILE = "runs.parquet"
 SUMMARY_FILE = "summary.csv"
+CROSSOVERS_FILE = "crossovers.csv"
 MANIFEST_FILE = "manifest.json"
 
 
@@ -154,50 +159,97 @@ def manifest(
         "wall_s": round(wall_s, 3),
         "simulator_cpu_s": round(sum(r.wall_s for r in results), 3),
         "jobs": jobs,
-        "files": [RUNS_FILE, SUMMARY_FILE, MANIFEST_FILE],
     }
 
 
-def run_sweep(sweep: Sweep, out: Path, jobs: int = 1, on_done=None) -> dict:
-    """Run ``sweep`` and write its results folder; returns the manifest."""
+def run_sweep(
+    sweep: Sweep, jobs: int = 1, on_done=None
+) -> tuple[pd.DataFrame, dict]:
+    """Run ``sweep``; returns its runs and its manifest (nothing is written)."""
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
     results = execute(sweep, jobs, on_done)
     wall_s = time.perf_counter() - clock
     finished = datetime.now(timezone.utc)
-
-    runs = runs_frame(sweep, results)
     info = manifest(
         sweep, results, started=started, finished=finished, wall_s=wall_s, jobs=jobs
     )
+    return runs_frame(sweep, results), info
+
+
+def write_results(
+    out: Path,
+    runs: pd.DataFrame,
+    info: dict,
+    extra: Callable[[Path], list[str]] | None = None,
+) -> dict:
+    """Write a results folder: runs, summary, crossovers, whatever ``extra``
+    writes (charts, say; it returns the names), and the manifest last.
+
+    The old manifest goes first, so a folder being rewritten is never
+    mistaken for a finished one; the new manifest lists every file written.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST_FILE).unlink(missing_ok=True)
+    axes = list(info["axes"])
     write_atomic(out / RUNS_FILE, lambda p: runs.to_parquet(p, index=False))
-    write_summary(out, runs, list(sweep.axes))
+    comparison = compare_runs(runs, axes)
+    summary = pd.concat(
+        [summarise(runs, axes), comparison.differences], ignore_index=True
+    )
+    write_atomic(out / SUMMARY_FILE, lambda p: summary.to_csv(p, index=False))
+    write_atomic(
+        out / CROSSOVERS_FILE, lambda p: comparison.crossovers.to_csv(p, index=False)
+    )
+    names = extra(out) if extra is not None else []
+    info = {**info, "files": [RUNS_FILE, SUMMARY_FILE, CROSSOVERS_FILE, *names,
+                              MANIFEST_FILE]}
     write_atomic(out / MANIFEST_FILE, lambda p: p.write_text(json.dumps(info, indent=2)))
     return info
 
 
-def write_summary(out: Path, runs: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
-    table = summarise(runs, axes)
-    write_atomic(out / SUMMARY_FILE, lambda p: table.to_csv(p, index=False))
-    return table
-
-
 def read_results(folder: Path) -> tuple[pd.DataFrame, dict]:
-    """The runs and manifest of a results folder."""
+    """The runs and manifest of a results folder, checked for consistency."""
     missing = [n for n in (RUNS_FILE, MANIFEST_FILE) if not (folder / n).is_file()]
     if missing:
         raise ResultsError(
             f"{folder}: not a results folder; missing {', '.join(missing)} "
-            "(a sweep writes them)"
+            "(a sweep writes them, the manifest last)"
         )
     try:
         info = json.loads((folder / MANIFEST_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{folder / MANIFEST_FILE}: cannot be read: {exc}") from None
+    try:
         runs = pd.read_parquet(folder / RUNS_FILE)
     except (OSError, ValueError) as exc:
-        raise ResultsError(f"{folder}: cannot read results: {exc}") from None
+        raise ResultsError(f"{folder / RUNS_FILE}: cannot be read: {exc}") from None
     if not isinstance(info, dict) or not isinstance(info.get("axes"), dict):
         raise ResultsError(f"{folder / MANIFEST_FILE}: field 'axes': expected a table")
+
+    where = folder / RUNS_FILE
+    needed = ["point", *info["axes"], "strategy", "kind", "replication", *METRIC_NAMES]
+    absent = [c for c in needed if c not in runs.columns]
+    if absent:
+        raise ResultsError(
+            f"{where}: no column {', '.join(absent)}; expected the columns a sweep "
+            "of this pollpush version writes (rerun the sweep)"
+        )
+    if runs.empty:
+        raise ResultsError(f"{where}: holds no runs")
+    repeated = runs.duplicated(["point", "strategy", "replication"]).sum()
+    if repeated:
+        raise ResultsError(
+            f"{where}: {repeated} rows repeat a (point, strategy, replication); "
+            "expected one row per run"
+        )
+    points = runs.groupby("point")[list(info["axes"])].nunique(dropna=False)
+    if len(points) and (points > 1).any().any():
+        raise ResultsError(
+            f"{folder}: the swept parameters in manifest.json "
+            f"({', '.join(info['axes']) or 'none'}) do not identify the points "
+            "of runs.parquet"
+        )
     return runs, info
 
 

@@ -83,14 +83,22 @@ def test_sweep_writes_runs_summary_manifest_and_charts(sweep_file, tmp_path, pyt
     assert runs.groupby("point").size().eq(12).all()
 
     summary = pd.read_csv(out / "summary.csv")
-    assert {"metric", "n", "mean", "ci95_low", "ci95_high"} <= set(summary.columns)
-    assert len(summary) == 6 * 4 * len(METRIC_NAMES)
+    assert {"metric", "n", "mean", "ci95_low", "ci95_high", "versus"} <= set(
+        summary.columns
+    )
+    # per point: each strategy's metrics, then each pair's paired differences
+    assert summary["versus"].isna().sum() == 6 * 4 * len(METRIC_NAMES)
+    assert summary["versus"].notna().sum() == 6 * 6 * len(METRIC_NAMES)
+    crossovers = pd.read_csv(out / "crossovers.csv")
+    assert {"metric", "crossover"} <= set(crossovers.columns)
 
     manifest = json.loads((out / "manifest.json").read_text())
     for key in ("scenario", "seeds", "software", "started_at", "finished_at", "wall_s"):
         assert key in manifest
     assert manifest["software"]["python"]
     assert manifest["runs"] == len(runs)
+    assert manifest["files"][-1] == "manifest.json"
+    assert all((out / f).is_file() for f in manifest["files"])
 
     charts = sorted(p.name for p in (out / "charts").iterdir())
     assert charts == sorted(
@@ -138,7 +146,7 @@ def test_summary_interval_is_students_t_over_replications():
         {"point": 0, "strategy": "s", "kind": "fanout", "replication": range(3),
          **{m: values for m in METRIC_NAMES}}
     )
-    row = summarise(runs, []).query("metric == 'latency_mean_s'").iloc[0]
+    row = summarise(runs, []).query("metric == 'latency_p50_s'").iloc[0]
     half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
     assert row["n"] == 3
     assert row["mean"] == pytest.approx(7 / 3)
@@ -151,8 +159,25 @@ def test_summary_counts_only_replications_where_a_metric_is_defined():
         {"point": 0, "strategy": "s", "kind": "fanout", "replication": range(3),
          **{m: [1.0, np.nan, 3.0] for m in METRIC_NAMES}}
     )
-    row = summarise(runs, []).query("metric == 'latency_mean_s'").iloc[0]
+    row = summarise(runs, []).query("metric == 'latency_p50_s'").iloc[0]
     assert row["n"] == 2 and row["mean"] == 2.0
+
+
+def test_per_event_metrics_pool_totals_across_replications():
+    cpu, events = np.array([3.0, 1.0, 8.0]), np.array([1.0, 1.0, 6.0])
+    runs = pd.DataFrame(
+        {"point": 0, "strategy": "s", "kind": "fanout", "replication": range(3),
+         **{m: 1.0 for m in METRIC_NAMES},
+         "cpu_s_total": cpu, "events_published": events,
+         "cpu_s_per_event": cpu / events}
+    )
+    row = summarise(runs, []).query("metric == 'cpu_s_per_event'").iloc[0]
+    # total over total (12 / 8), not the mean of 3, 1 and 1.33
+    r = 12 / 8
+    se = math.sqrt(((cpu - r * events) ** 2).sum() / (3 * 2)) / events.mean()
+    half = stats.t.ppf(0.975, 2) * se
+    assert row["mean"] == pytest.approx(r)
+    assert (row["ci95_low"], row["ci95_high"]) == pytest.approx((r - half, r + half))
 
 
 def test_run_json_prints_one_object_per_strategy(python):
@@ -166,3 +191,58 @@ def test_run_json_prints_one_object_per_strategy(python):
     assert row["strategy"] == "fanout" and row["seed"] == 3
     assert row["empty_poll_fraction"] is None
     assert row["deliveries"] == row["events_published"] * 10
+
+
+def test_a_results_folder_being_rewritten_has_no_manifest_until_done(sweep_file, tmp_path):
+    from sim.sweep import run_sweep, write_results
+
+    sweep = load_sweep(sweep_file, overrides={"simulation.replications": 1})
+    runs, info = run_sweep(sweep)
+    out = tmp_path / "out"
+    write_results(out, runs, info)
+    assert (out / "manifest.json").is_file()
+
+    def interrupted(_folder):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_results(out, runs, info, interrupted)
+    assert not (out / "manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        (lambda r: r.drop(columns=["latency_mean_s"]), "no column latency_mean_s"),
+        (lambda r: r.iloc[0:0], "holds no runs"),
+        (lambda r: pd.concat([r, r.iloc[:1]]), "1 rows repeat a"),
+    ],
+    ids=["missing column", "no rows", "repeated run"],
+)
+def test_damaged_results_are_refused_by_name(sweep_file, tmp_path, python, damage,
+                                             message):
+    from sim.sweep import run_sweep, write_results
+
+    sweep = load_sweep(sweep_file, overrides={"simulation.replications": 1})
+    runs, info = run_sweep(sweep)
+    out = tmp_path / "out"
+    write_results(out, runs, info)
+    damage(runs).to_parquet(out / "runs.parquet")
+    done = subprocess.run(
+        [python, "-m", "sim", "charts", str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert f"{out / 'runs.parquet'}: {message}" in done.stderr
+
+
+def test_an_unwritable_out_folder_is_refused_before_any_run(tmp_path, python):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    done = subprocess.run(
+        [python, "-m", "sim", "sweep", "default", "--out", str(blocker / "x")],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 2
+    assert "cannot write results here" in done.stderr or "not a folder" in done.stderr
+    assert "Traceback" not in done.stderr

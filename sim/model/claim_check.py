@@ -4,7 +4,8 @@ The publisher stores a payload above the threshold before publishing the
 event, which then carries only a reference; a subscriber's worker fetches
 the payload before handling the event, so the fetch counts in its reaction
 latency. Storage is reached over the ``storage`` link: a PUT and a GET each
-cost a request, the payload's bytes, and their round trip.
+cost a request, the payload's bytes, and their round trip, booked to the
+instant the event was published, like every cost of a delivery.
 """
 
 from __future__ import annotations
@@ -43,19 +44,13 @@ class ClaimChecks:
 
     def store_then(self, event: int, publish: Callable[[int], None]) -> None:
         """PUT the payload, then ``publish(event)`` once storage has answered."""
-        def stored() -> None:
-            now = self.env.now
-            self._ledger.exchange(
-                now, TO_STORAGE, PUBLISHER, STORAGE, self._payload[event], 0
-            )
-            later(self.env, self._leg_s(), publish, event)
+        at = self.env.now  # the instant the event was published
+        self._ledger.exchange(at, TO_STORAGE, PUBLISHER, STORAGE, self._payload[event], 0)
+        later(self.env, self._leg_s() + self._leg_s(), publish, event)
 
-        later(self.env, self._leg_s(), stored)
-
-    def fetch_s(self, event: int) -> float:
+    def fetch_s(self, event: int, published_at: float) -> float:
         """GET the payload now; how long until the worker has it."""
-        out = self._leg_s()
         self._ledger.exchange(
-            self.env.now + out, TO_STORAGE, SUBSCRIBERS, STORAGE, 0, self._payload[event]
+            published_at, TO_STORAGE, SUBSCRIBERS, STORAGE, 0, self._payload[event]
         )
-        return out + self._leg_s()
+        return self._leg_s() + self._leg_s()

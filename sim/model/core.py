@@ -35,12 +35,15 @@ class Outcome:
     ``latency_s`` holds the reaction latency of every (event, subscriber)
     pair for events published in the window (one per event with a shared
     queue), NaN where the event never got there before the run stopped;
-    ``wanted`` marks the pairs a subscriber wants (None: all of them).
+    ``wanted`` marks the pairs a subscriber wants (None: all of them);
+    ``censored_s`` holds how long each pair still on its way when the run
+    stopped had waited (a lower bound on its latency).
     ``counts`` holds the ledger's counters (requests, polls, failures, ...).
     """
 
     events_published: int
     latency_s: np.ndarray
+    censored_s: np.ndarray
     wanted: np.ndarray | None
     cpu_s: dict[str, float]
     bytes: dict[str, int]
@@ -158,6 +161,7 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
     return Outcome(
         events_published=stop - first,
         latency_s=deliveries.latency_s,
+        censored_s=deliveries.censored_s(float(env.now)),
         wanted=deliveries.wanted,
         cpu_s=dict(zip(ROLES, ledger.cpu_s)),
         bytes=dict(zip(LINKS, ledger.bytes)),

@@ -1,9 +1,13 @@
 """Cost accounting: CPU per role, bytes per link, requests and polls.
 
-Only activity inside the measurement window ``[warmup_s, duration_s)`` is
-counted. An HTTP exchange is counted whole (request and response, both
-sides' CPU) and attributed to the instant the request reached the server;
-for a long poll the answer, and so its size, comes later.
+Only activity attributed to the measurement window ``[warmup_s,
+duration_s)`` is counted. Everything done to deliver an event (its pushes,
+retries, failures, storage trips) is attributed to the instant the event was
+published, so each event of the window carries its whole cost however late
+it is delivered. Polls belong to no event: a poll and its answer are
+attributed to the instant the poll reached the publisher (for a long poll
+the answer, and so its size, comes later). An HTTP exchange is counted
+whole: request and response, both sides' CPU.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class Ledger:
 
         self.cpu_s = [0.0] * len(ROLES)
         self.bytes = [0] * len(LINKS)
+        self.link_requests = [0] * len(LINKS)
         self.requests = 0
         self.polls = 0
         self.empty_polls = 0
@@ -69,6 +74,7 @@ class Ledger:
             "retries": self.retries,
             "dead_lettered": self.dead_lettered,
             "duplicates": self.duplicates,
+            **{f"requests_{link}": n for link, n in zip(LINKS, self.link_requests)},
         }
 
     def exchange(
@@ -102,6 +108,7 @@ class Ledger:
         if not self.start_s <= at < self.end_s:
             return
         self.requests += 1
+        self.link_requests[link] += 1
         self.bytes[link] += self._framing + body
         cpu = self.cpu_s
         sender = SIDECARS if retry and self._proxy_retries else client

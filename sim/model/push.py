@@ -15,6 +15,11 @@ delivery is dead-lettered.
 
 Direct fan-out is one pusher at the publisher shared by all subscribers; a
 broker is one pusher per subscriber, fed by one POST from the publisher.
+
+Everything a delivery costs (attempts, failures, retries, give-ups) is
+booked to the instant its event was published, so the window's events carry
+their whole cost even when an overloaded subscriber handles them after the
+window, during the drain.
 """
 
 from __future__ import annotations
@@ -106,17 +111,18 @@ class Pusher:
 
     def _arrive(self, d: _Delivery) -> None:
         now = self.env.now
+        at = self.publish_times[d.event]
         subscriber = self.subscribers[d.subscriber]
         failure = subscriber.connection(now)
         if failure is not None:
             refused = failure == "refuse"
-            self.ledger.connect_failed(now, self.sender, refused)
+            self.ledger.connect_failed(at, self.sender, refused)
             if refused:
                 later(self.env, self.delay_s(), self._answer, d, d.attempt, REFUSED, None)
             return
 
         body = self.payload_bytes[d.event]
-        self.ledger.request(now, self.link, self.sender, SUBSCRIBERS, body, d.attempt > 1)
+        self.ledger.request(at, self.link, self.sender, SUBSCRIBERS, body, d.attempt > 1)
         attempt = d.attempt
         subscriber.receive(
             d.event,
@@ -131,7 +137,7 @@ class Pusher:
         d.waiting = False
         self.in_flight -= 1
         if status != OK and status != REFUSED:
-            self.ledger.error_response(self.env.now, status)
+            self.ledger.error_response(self.publish_times[d.event], status)
         if status == OK:
             self._adapt(success=True)
         elif status == REJECTED:
@@ -147,7 +153,7 @@ class Pusher:
             return
         d.waiting = False
         self.in_flight -= 1
-        self.ledger.timeout(self.env.now)
+        self.ledger.timeout(self.publish_times[d.event])
         self._adapt(success=False)
         self._retry(d, None)
         self._pump()
@@ -161,11 +167,11 @@ class Pusher:
         d.previous_delay_s = delay
         if retry_after is not None and policy.honour_retry_after:
             delay = max(delay, retry_after)
-        now = self.env.now
-        if policy.ttl_s is not None and now + delay - self.publish_times[d.event] > policy.ttl_s:
+        published = self.publish_times[d.event]
+        if policy.ttl_s is not None and self.env.now + delay - published > policy.ttl_s:
             self._give_up(d)
             return
-        self.ledger.retry(now)
+        self.ledger.retry(published)
         later(self.env, delay, self._requeue, d)
 
     def _requeue(self, d: _Delivery) -> None:
@@ -173,7 +179,7 @@ class Pusher:
         self._pump()
 
     def _give_up(self, d: _Delivery) -> None:
-        self.ledger.dead_letter(self.env.now)
+        self.ledger.dead_letter(self.publish_times[d.event])
         subscriber = self.subscribers[d.subscriber]
         self.deliveries.abandon(d.event, subscriber.slot, subscriber.holds(d.event))
 
@@ -220,6 +226,7 @@ class BrokerModel:
 
     def __init__(self, env, strategy, subscribers, wants, legs, **parts):
         self.env = env
+        self.publish_times = parts["publish_times"]
         self.dispatch_delay_s = strategy.dispatch_delay_s
         self.payload_bytes = parts["payload_bytes"]
         self.delay_s = legs[PUBLISHER_BROKER]
@@ -245,7 +252,8 @@ class BrokerModel:
 
     def _accept(self, event: int) -> None:
         body = self.payload_bytes[event]
-        self.ledger.exchange(self.env.now, PUBLISHER_BROKER, PUBLISHER, BROKER, body, 0)
+        at = self.publish_times[event]
+        self.ledger.exchange(at, PUBLISHER_BROKER, PUBLISHER, BROKER, body, 0)
         if self.dispatch_delay_s:
             later(self.env, self.dispatch_delay_s, self._dispatch, event)
         else:

@@ -95,6 +95,19 @@ class Deliveries:
         if i is not None and self._abandoned[i] and np.isnan(self.latency_s[i]):
             self._settle(i)
 
+    def published_at(self, event: int) -> float:
+        return self._times[event]
+
+    def censored_s(self, now: float) -> np.ndarray:
+        """How long each pair still on its way at ``now`` has waited so far:
+        a lower bound on its reaction latency. Pairs given up are not on
+        their way and not included."""
+        pending = np.isnan(self.latency_s) & ~self._abandoned
+        if self.wanted is not None:
+            pending &= self.wanted
+        k = np.flatnonzero(pending) // self._slots
+        return now - self._times[self._first + k]
+
     def _settle(self, i: int) -> None:
         if not self._settled[i]:
             self._settled[i] = True
@@ -202,19 +215,20 @@ class Subscriber:
             self._queue.append((event, respond))
 
     def _start(self, event: int, respond: Respond | None) -> None:
-        now = self.env.now
+        published = self._deliveries.published_at(event)
         if self._idempotent and self._check_cpu_s:
-            self._ledger.cpu(now, SUBSCRIBERS, self._check_cpu_s)
+            self._ledger.cpu(published, SUBSCRIBERS, self._check_cpu_s)
         if self._idempotent and event in self._done:
             # a duplicate found in the idempotency record: answered at once
-            self._ledger.duplicate(now)
+            self._ledger.duplicate(published)
             self._release(event)
             if respond is not None:
                 self._acknowledge(respond)
             return
         self._free -= 1
         if self._claims is not None and self._claims.claimed[event]:
-            later(self.env, self._claims.fetch_s(event), self._begin, event, respond)
+            fetch_s = self._claims.fetch_s(event, self._deliveries.published_at(event))
+            later(self.env, fetch_s, self._begin, event, respond)
         else:
             self._begin(event, respond)
 
@@ -236,7 +250,7 @@ class Subscriber:
             respond(FAILED, None)
         else:
             if event in self._done:
-                self._ledger.duplicate(self.env.now)
+                self._ledger.duplicate(self._deliveries.published_at(event))
             else:
                 self._done.add(event)
                 self._deliveries.handled(event, self.slot, started_s)

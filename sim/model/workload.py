@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.model.streams import stream
 from sim.scenario import Constant, OnOff, Poisson, Scenario
+from sim.workload_file import Fitted, Replay
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,22 @@ class Events:
 
 
 def draw_events(scenario: Scenario, replication: int) -> Events:
-    """The events published during ``[0, duration_s)`` of one replication."""
+    """The events published during ``[0, duration_s)`` of one replication.
+
+    A workload taken from a log file replays or fits the log (read once,
+    when the scenario was loaded); replayed payload sizes replace the
+    scenario's payload distribution.
+    """
     sim = scenario.simulation
-    times = arrival_times(
-        scenario.workload.arrivals,
-        sim.duration_s,
-        stream(sim.seed, replication, "arrivals"),
-    )
+    arrivals = scenario.workload.arrivals
+    rng = stream(sim.seed, replication, "arrivals")
+    if isinstance(arrivals, (Replay, Fitted)):
+        drawn = arrivals.draw(sim.duration_s, rng)
+        if drawn.payload_bytes is not None:
+            return Events(drawn.times, np.asarray(drawn.payload_bytes, dtype=np.int64))
+        times = drawn.times
+    else:
+        times = arrival_times(arrivals, sim.duration_s, rng)
     sizes = scenario.workload.payload_bytes.draw(
         stream(sim.seed, replication, "payload"), len(times)
     )
