@@ -40,6 +40,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("latency_p90_s", "reaction latency, p90", "s", "90th percentile"),
     Metric("latency_p99_s", "reaction latency, p99", "s", "99th percentile"),
     Metric("latency_max_s", "reaction latency, max", "s", "largest sample"),
+    Metric("round_trip_mean_s", "round trip, mean", "s",
+           "request-reply only: publish of a request until its reply is back"),
+    Metric("round_trip_p50_s", "round trip, median", "s", "50th percentile"),
+    Metric("round_trip_p99_s", "round trip, p99", "s", "99th percentile"),
     Metric("cpu_s_total", "CPU, total", "s", "modelled CPU of all roles"),
     Metric("cpu_s_publisher", "CPU, publisher", "s", "modelled CPU of the publisher"),
     Metric("cpu_s_broker", "CPU, broker", "s", "modelled CPU of the broker"),
@@ -127,6 +131,7 @@ def metrics_row(outcome: Outcome) -> dict[str, float]:
         "undelivered": int(latency.size - delivered.size),
         "latency_censored": int(outcome.censored_s.size),
         **dict(zip(LATENCY_METRICS, map(float, summary))),
+        **_round_trips(outcome.round_trip_s),
         "cpu_s_total": cpu_total,
         **{f"cpu_s_{role}": v for role, v in outcome.cpu_s.items()},
         "cpu_s_per_event": _per(cpu_total, events),
@@ -146,6 +151,15 @@ def metrics_row(outcome: Outcome) -> dict[str, float]:
         "subscriber_down_s": outcome.down_s,
     }
     return {name: row[name] for name in METRIC_NAMES}
+
+
+def _round_trips(samples: np.ndarray | None) -> dict[str, float]:
+    names = ("round_trip_mean_s", "round_trip_p50_s", "round_trip_p99_s")
+    if samples is None or np.isnan(samples).all():
+        return dict.fromkeys(names, float("nan"))
+    done = samples[~np.isnan(samples)]
+    p50, p99 = np.percentile(done, [50, 99])
+    return dict(zip(names, (float(done.mean()), float(p50), float(p99))))
 
 
 def _per(total: float, count: int) -> float:

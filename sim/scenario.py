@@ -554,10 +554,27 @@ class Broker(_Strategy):
     preset: Literal["event_grid", "sns_http", "pubsub_push"] | None = None
 
 
+class RequestReply(_Strategy):
+    """A caller that needs an answer: each event is a request that one
+    subscriber instance (in turn) answers with ``reply_bytes``, either over
+    direct HTTP or through a broker with a correlation id and a reply
+    channel (``transport = "messaging"``). ``concurrency`` bounds the
+    requests in flight (the caller's, or the broker's per instance)."""
+
+    kind: Literal["request_reply"]
+    transport: Literal["http", "messaging"]
+    concurrency: int = Field(ge=1)
+    timeout_s: float = Field(gt=0)
+    reply_bytes: int = Field(default=256, ge=0)
+    dispatch_delay_s: float = Field(default=0.0, ge=0)
+    retry: RetryPolicy = NO_RETRY
+
+
 Strategy = Annotated[
-    Union[ShortPoll, LongPoll, Fanout, Broker], Field(discriminator="kind")
+    Union[ShortPoll, LongPoll, Fanout, Broker, RequestReply],
+    Field(discriminator="kind"),
 ]
-STRATEGY_KINDS = ("short_poll", "long_poll", "fanout", "broker")
+STRATEGY_KINDS = ("short_poll", "long_poll", "fanout", "broker", "request_reply")
 
 
 # at some 100,000 simulated operations a second, a run this size takes ~20 min

@@ -25,9 +25,28 @@ def estimate(runs, metric):
     return row["mean"], row["ci95_low"], row["ci95_high"]
 
 
-def test_every_bundled_scenario_loads():
-    for name in bundled_names():
-        assert load_sweep(name).scenarios
+@pytest.mark.parametrize("name", bundled_names())
+def test_every_bundled_scenario_runs_every_strategy(name):
+    sweep = load_sweep(name, overrides={"simulation.replications": 1})
+    scenario = sweep.scenarios[0]
+    # long enough for some 50 events, no longer than the scenario's own run
+    rate = scenario.workload.arrivals.mean_rate_per_s
+    duration = min(scenario.simulation.duration_s, max(900.0, 50 / rate))
+    short = scenario.model_copy(update={"simulation": scenario.simulation.model_copy(
+        update={"duration_s": duration, "warmup_s": 0.0})})
+    for strategy in short.strategies:
+        m = run(short, strategy.name).metrics
+        assert m["events_published"] > 0, (name, strategy.name)
+
+
+def test_the_busy_topic_exercises_claim_checks_filters_and_lost_acks():
+    s = load_scenario("busy-topic", overrides={"simulation.replications": 1})
+    push = run(s, "pubsub_push").metrics
+    assert push["bytes_storage"] > 0 and push["requests_storage"] > 0
+    assert push["deliveries"] < push["events_published"] * 8 / 2  # 3 of 12 types
+    assert push["duplicates"] > 0 and push["undelivered"] == 0
+    polls = run(s, "adaptive_poll").metrics
+    assert polls["duplicates"] == 0 and polls["timeouts"] == 0
 
 
 def test_zapier_polling_wastes_about_98_5_percent_of_polls_and_66_per_record():

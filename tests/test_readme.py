@@ -18,5 +18,5 @@ def test_the_readme_scenario_example_loads(tmp_path):
     assert sweep.name == "orders-rates"
     assert len(sweep.points) == 4 * 3
     assert {s.kind for s in sweep.base.strategies} == {
-        "short_poll", "long_poll", "fanout", "broker"
+        "short_poll", "long_poll", "fanout", "broker", "request_reply"
     }

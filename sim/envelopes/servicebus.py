@@ -64,6 +64,8 @@ class _Element(msgspec.Struct):
 
 
 _ANY = msgspec.json.Decoder()
+_NUMBERS = ("DeliveryCount", "SequenceNumber", "EnqueuedSequenceNumber",
+            "TimeToLive")
 _BROKER = msgspec.json.Decoder(_Broker)
 _ELEMENT = msgspec.json.Decoder(_Element)
 _EMPTY_BROKER = _Broker()
@@ -113,8 +115,7 @@ class ServiceBusMessage(Envelope):
             value = getattr(self._view, name)
             if value is UNSET:
                 continue
-            out[name] = _value(value, f"{self._pointer}/BrokerProperties/{name}") \
-                if isinstance(value, Raw) else value
+            out[name] = _value(value, name) if isinstance(value, Raw) else value
         return out
 
     @property
@@ -124,8 +125,7 @@ class ServiceBusMessage(Envelope):
         user = self._user
         if not user or self._kind == "bytes":
             return user
-        return {name: _value(value, f"{self._pointer}/UserProperties/{name}")
-                for name, value in user.items()}
+        return {name: _value(value, name) for name, value in user.items()}
 
     @property
     def extensions(self) -> dict[str, Any]:
@@ -149,8 +149,20 @@ class ServiceBusMessage(Envelope):
         return out
 
 
+def _check_values(broker: _Broker, broker_at: str, user: Any = None,
+                  user_at: str = "") -> None:
+    # Numbers and user values stay Raw for the duplicate proof; decode each
+    # once here so that an out-of-range number is refused by inspection.
+    for name in _NUMBERS:
+        raw = getattr(broker, name)
+        if raw is not UNSET:
+            _value(raw, f"{broker_at}/{name}")
+    for name, raw in (user or {}).items():
+        _value(raw, f"{user_at}/{name}")
+
+
 def _value(raw: Raw, where: str) -> Any:
-    # Inspection skipped these values; decoding them can still find 1e400.
+    # Inspection decodes each of these once (_check_values) to refuse 1e400.
     return decode(_ANY, raw, FORMAT, where)
 
 
@@ -162,8 +174,8 @@ def parse_received(body: bytes, headers: Mapping[str, str],
     raw = text.encode("utf-8", "surrogatepass")
     check_utf8(raw, FORMAT, "headers/brokerproperties")
     broker, _ = inspect_object(_BROKER, raw, FORMAT, "headers/brokerproperties",
-                               ("DeliveryCount", "SequenceNumber",
-                                "EnqueuedSequenceNumber", "TimeToLive"))
+                               _NUMBERS)
+    _check_values(broker, "headers/brokerproperties")
     user = {name: value for name, value in headers.items()
             if name not in _TRANSPORT}
     return ServiceBusMessage(broker, user, body, "bytes", body, headers, limits, "")
@@ -179,10 +191,7 @@ def parse_batch(body: bytes, headers: Mapping[str, str] | None,
         pointer = f"/{index}"
         view, _ = inspect_object(
             _ELEMENT, element, FORMAT, pointer,
-            ("Body", "BrokerProperties/DeliveryCount",
-             "BrokerProperties/SequenceNumber",
-             "BrokerProperties/EnqueuedSequenceNumber",
-             "BrokerProperties/TimeToLive"),
+            ("Body", *(f"BrokerProperties/{name}" for name in _NUMBERS)),
             ("BrokerProperties", "UserProperties"))
         if view.Body is UNSET or memoryview(view.Body)[:1] != b'"':
             raise InvalidEnvelope("servicebus.body", "expected Body to be a JSON "
@@ -190,6 +199,8 @@ def parse_batch(body: bytes, headers: Mapping[str, str] | None,
                                                     else "another JSON value"),
                                   format=FORMAT, pointer=pointer + "/Body")
         broker = view.BrokerProperties or _EMPTY_BROKER
+        _check_values(broker, f"{pointer}/BrokerProperties", view.UserProperties,
+                      f"{pointer}/UserProperties")
         messages.append(ServiceBusMessage(broker, view.UserProperties, view.Body,
                                           "string", element, headers, limits,
                                           pointer))

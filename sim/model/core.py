@@ -22,10 +22,11 @@ from sim.model.ledger import (
 )
 from sim.model.polling import LongPollConsumer, ShortPollConsumer
 from sim.model.push import BrokerModel, fanout
+from sim.model.request_reply import RequestReplyModel, RoundTrips
 from sim.model.streams import name_key, stream
 from sim.model.subscriber import Deliveries, Subscriber
 from sim.model.workload import Events, draw_events
-from sim.scenario import Broker, Fanout, LongPoll, Scenario, ShortPoll
+from sim.scenario import Broker, Fanout, LongPoll, RequestReply, Scenario, ShortPoll
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,15 @@ class Outcome:
     queue), NaN where the event never got there before the run stopped;
     ``wanted`` marks the pairs a subscriber wants (None: all of them);
     ``censored_s`` holds how long each pair still on its way when the run
-    stopped had waited (a lower bound on its latency).
+    stopped had waited (a lower bound on its latency); ``round_trip_s``,
+    for request-reply only, each request's time until its reply was back.
     ``counts`` holds the ledger's counters (requests, polls, failures, ...).
     """
 
     events_published: int
     latency_s: np.ndarray
     censored_s: np.ndarray
+    round_trip_s: np.ndarray | None
     wanted: np.ndarray | None
     cpu_s: dict[str, float]
     bytes: dict[str, int]
@@ -70,7 +73,11 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
     events = draw_events(scenario, replication)
     sim = scenario.simulation
     seed, n_subs = sim.seed, scenario.workload.subscribers
-    shared = isinstance(strategy, (ShortPoll, LongPoll)) and strategy.shared_queue
+    # one slot per event where one subscriber answers it (a shared queue, or
+    # a request someone must reply to), else one per subscriber
+    shared = (
+        isinstance(strategy, (ShortPoll, LongPoll)) and strategy.shared_queue
+    ) or isinstance(strategy, RequestReply)
     slots = 1 if shared else n_subs
     key = name_key(strategy.name)
     env = simpy.Environment()
@@ -119,6 +126,7 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
             )
         )
 
+    round_trips = None
     if isinstance(strategy, (ShortPoll, LongPoll)):
         on_publish = _pollers(env, scenario, strategy, replication, wire, subscribers,
                               legs, ledger, wants)
@@ -136,6 +144,12 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
             on_publish = fanout(env, strategy, subscribers, **parts)
         elif isinstance(strategy, Broker):
             on_publish = BrokerModel(env, strategy, subscribers, **parts).on_publish
+        elif isinstance(strategy, RequestReply):
+            del parts["wants"]
+            round_trips = RoundTrips(events.times, first, stop - first)
+            on_publish = RequestReplyModel(
+                env, strategy, subscribers, round_trips, **parts
+            ).on_publish
         else:
             raise TypeError(f"unknown strategy {strategy!r}")
 
@@ -162,6 +176,7 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
         events_published=stop - first,
         latency_s=deliveries.latency_s,
         censored_s=deliveries.censored_s(float(env.now)),
+        round_trip_s=None if round_trips is None else round_trips.round_trip_s,
         wanted=deliveries.wanted,
         cpu_s=dict(zip(ROLES, ledger.cpu_s)),
         bytes=dict(zip(LINKS, ledger.bytes)),

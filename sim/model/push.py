@@ -25,6 +25,7 @@ window, during the drain.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 import simpy
@@ -77,6 +78,7 @@ class Pusher:
         ledger: Ledger,
         deliveries: Deliveries,
         rng: np.random.Generator,
+        on_acknowledged: Callable[[int], None] | None = None,
     ):
         self.env = env
         self.timeout_s = strategy.timeout_s
@@ -93,6 +95,7 @@ class Pusher:
         self.delay_s = delay_s
         self.ledger = ledger
         self.deliveries = deliveries
+        self.on_acknowledged = on_acknowledged
         self.in_flight = 0
         self.queue: deque[_Delivery] = deque()
 
@@ -140,6 +143,8 @@ class Pusher:
             self.ledger.error_response(self.publish_times[d.event], status)
         if status == OK:
             self._adapt(success=True)
+            if self.on_acknowledged is not None:
+                self.on_acknowledged(d.event)
         elif status == REJECTED:
             self._adapt(success=False)
             self._give_up(d)

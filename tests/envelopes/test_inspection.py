@@ -232,3 +232,17 @@ def test_case_repeats_are_refused_where_headers_are_read():
                        r"\[envelope\.header\]$"):
         parse(b"[]", {"aeg-event-type": "Notification",
                       "AEG-EVENT-TYPE": "SubscriptionValidation"})
+
+
+def test_out_of_range_numbers_in_service_bus_properties_are_refused_on_inspection():
+    body = b'[{"Body":"x","BrokerProperties":{"TimeToLive":1e4001}}]'
+    with pytest.raises(MalformedJSON, match=r"^servicebus: at #/0/BrokerProperties/"
+                       r"TimeToLive: number out of range \[json\.number\]$"):
+        parse(body, {"content-type": "application/vnd.microsoft.servicebus.json"})
+    with pytest.raises(MalformedJSON, match=r"^servicebus: at #/0/UserProperties/n: "
+                       r"number out of range"):
+        parse(b'[{"Body":"x","UserProperties":{"n":-1e999}}]',
+              {"content-type": "application/vnd.microsoft.servicebus.json"})
+    with pytest.raises(MalformedJSON, match=r"^servicebus: at #headers/"
+                       r"brokerproperties/SequenceNumber: number out of range"):
+        parse(b"x", {"BrokerProperties": '{"SequenceNumber":1e400}'})
