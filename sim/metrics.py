@@ -95,6 +95,8 @@ METRICS: tuple[Metric, ...] = (
            "(an attempt that timed out may still have been handled)"),
     Metric("duplicates", "duplicates", "deliveries",
            "events a subscriber received again after handling them"),
+    Metric("redeliveries", "redeliveries", "deliveries",
+           "events a polled source handed out again, unacknowledged in time"),
     Metric("subscriber_down_s", "subscriber downtime", "s",
            "seconds subscribers spent down in the window, summed over them"),
 )
@@ -145,7 +147,7 @@ def metrics_row(outcome: Outcome) -> dict[str, float]:
         "empty_polls": outcome.empty_polls,
         "empty_poll_fraction": _per(outcome.empty_polls, outcome.polls),
         **{k: c[k] for k in ("timeouts", "transport_errors", "http_429", "retries",
-                             "dead_lettered", "duplicates")},
+                             "dead_lettered", "duplicates", "redeliveries")},
         "http_4xx": c["http_400"],
         "http_5xx": c["http_500"] + c["http_503"],
         "subscriber_down_s": outcome.down_s,

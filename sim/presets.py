@@ -81,14 +81,27 @@ PUBSUB_PUSH: dict[str, Any] = {
 # envelope). Short polling queries only a subset of servers, so it can
 # answer empty while messages wait; the documentation gives no rate, so
 # false_empty_probability is left for the scenario to set.
-SQS_LONG_POLL: dict[str, Any] = {"wait_s": 20.0, "max_batch": 10, "envelope": "sqs"}
-SQS_SHORT_POLL: dict[str, Any] = {"max_batch": 10, "envelope": "sqs"}
+# Received messages are deleted with DeleteMessageBatch (up to 10 at a time)
+# and stay hidden meanwhile for the visibility timeout, 30 s by default
+# (ChangeMessageVisibility in the SQS API Reference).
+SQS_LONG_POLL: dict[str, Any] = {
+    "wait_s": 20.0, "max_batch": 10, "envelope": "sqs",
+    "ack": "per_batch", "visibility_timeout_s": 30.0,
+}
+SQS_SHORT_POLL: dict[str, Any] = {
+    "max_batch": 10, "envelope": "sqs", "ack": "per_batch", "visibility_timeout_s": 30.0,
+}
 
 # Azure Service Bus, JavaScript SDK "ReceiveMessagesOptions"
 # (learn.microsoft.com/javascript/api/@azure/service-bus/receivemessagesoptions):
 # a receive waits up to maxWaitTimeInMs, 60000 ms by default; the prefetch
-# count (ServiceBusReceiverOptions.PrefetchCount) is 0 unless set.
-SERVICE_BUS: dict[str, Any] = {"wait_s": 60.0, "prefetch": 0}
+# count (ServiceBusReceiverOptions.PrefetchCount) is 0 unless set. Each
+# message received in peek-lock mode is completed on its own and stays
+# locked meanwhile for the queue's LockDuration, 1 minute by default
+# (ServiceBusQueueData.LockDuration, .NET management SDK).
+SERVICE_BUS: dict[str, Any] = {
+    "wait_s": 60.0, "prefetch": 0, "ack": "per_event", "visibility_timeout_s": 60.0,
+}
 
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("broker", "event_grid"): EVENT_GRID,

@@ -472,9 +472,31 @@ class PollBackoff(Frozen):
 
 
 class _Polling(_Strategy):
+    """Fields every polling strategy has.
+
+    ``ack`` is how a consumer tells the source it is done with what it
+    received: not at all (a feed read by offset), one request per event, or
+    one per batch (SQS's DeleteMessageBatch). With ``visibility_timeout_s``
+    an event handed out stays hidden, not removed, until acknowledged, and
+    is handed out again if no acknowledgement has come when the time is up
+    (SQS's visibility timeout, Service Bus's peek-lock): handling that
+    fails or takes too long, and lost acknowledgements, deliver it twice.
+    """
+
     max_batch: int = Field(default=10, ge=1)
     shared_queue: bool = False
     prefetch: int = Field(default=0, ge=0)
+    ack: Literal["none", "per_event", "per_batch"] = "none"
+    visibility_timeout_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _hidden_events_need_acks(self) -> _Polling:
+        if self.visibility_timeout_s is not None and self.ack == "none":
+            raise ValueError(
+                "visibility_timeout_s needs ack = 'per_event' or 'per_batch': "
+                "without acknowledgements every event would be handed out again"
+            )
+        return self
 
 
 class ShortPoll(_Polling):

@@ -78,12 +78,14 @@ def _pooled_ratios(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         for key, group in frame.groupby(keys, sort=False, dropna=False):
             x = group[num].to_numpy(dtype=float)
             y = group[den].to_numpy(dtype=float)
-            rows.append({**dict(zip(keys, key)), "metric": metric, **_ratio(x, y)})
+            rows.append({**dict(zip(keys, key)), "metric": metric, **ratio_interval(x, y)})
     return pd.DataFrame(rows)
 
 
-def _ratio(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Total-over-total estimate of E[x] / E[y] and its t interval."""
+def ratio_interval(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Total-over-total estimate of E[x] / E[y] over replications, with
+    its delta-method t interval: ``n``, ``mean``, ``ci95_low``,
+    ``ci95_high``."""
     n = x.size
     if y.sum() <= 0:
         return {"n": 0, "mean": np.nan, "ci95_low": np.nan, "ci95_high": np.nan}

@@ -128,8 +128,9 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
 
     round_trips = None
     if isinstance(strategy, (ShortPoll, LongPoll)):
-        on_publish = _pollers(env, scenario, strategy, replication, wire, subscribers,
-                              legs, ledger, wants)
+        on_publish = _pollers(env, scenario, strategy, replication,
+                              events.times.tolist(), wire, subscribers, legs, ledger,
+                              wants)
     else:
         parts = dict(
             publish_times=events.times.tolist(),
@@ -234,11 +235,14 @@ def _wants(scenario: Scenario, replication: int, n_events: int) -> np.ndarray | 
     return chosen[:, types].T.copy()
 
 
-def _pollers(env, scenario, strategy, replication, wire, subscribers, legs, ledger,
-             wants):
+def _pollers(env, scenario, strategy, replication, events_times, wire, subscribers,
+             legs, ledger, wants):
     """Start the consumers; returns what to do when an event is published."""
     shared = strategy.shared_queue
-    feed = Feed(wire, 1 if shared else len(subscribers))
+    feed = Feed(
+        env, wire, 1 if shared else len(subscribers), strategy.visibility_timeout_s,
+        on_redelivery=lambda event: ledger.redelivery(events_times[event]),
+    )
     parts = dict(
         env=env, feed=feed, delay_s=legs[PUBLISHER_SUBSCRIBERS], ledger=ledger,
         rng=stream(scenario.simulation.seed, replication, "poll", name_key(strategy.name)),

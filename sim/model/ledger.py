@@ -58,6 +58,7 @@ class Ledger:
         self.retries = 0
         self.dead_lettered = 0
         self.duplicates = 0
+        self.redeliveries = 0
 
     def counts(self) -> dict[str, int]:
         """Every counter, by name."""
@@ -74,6 +75,7 @@ class Ledger:
             "retries": self.retries,
             "dead_lettered": self.dead_lettered,
             "duplicates": self.duplicates,
+            "redeliveries": self.redeliveries,
             **{f"requests_{link}": n for link, n in zip(LINKS, self.link_requests)},
         }
 
@@ -157,6 +159,11 @@ class Ledger:
     def dead_letter(self, now: float) -> None:
         if self.start_s <= now < self.end_s:
             self.dead_lettered += 1
+
+    def redelivery(self, at: float) -> None:
+        """An event handed out but not acknowledged in time is visible again."""
+        if self.start_s <= at < self.end_s:
+            self.redeliveries += 1
 
     def duplicate(self, now: float) -> None:
         if self.start_s <= now < self.end_s:

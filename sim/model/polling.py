@@ -5,7 +5,10 @@ receives to the subscriber's workers. It takes work at its own pace: it does
 not poll while a poll is in flight, nor while more than ``prefetch`` events
 it received still wait for a worker, so a slow subscriber leaves events
 waiting at the source rather than in its own queue. While its subscriber is
-down it does not poll; an answer already on its way is still taken.
+down it does not poll; an answer already on its way is still taken. Where
+the source wants acknowledgements, the consumer sends one per event or one
+per batch once its workers are done, and none for an event whose handling
+failed, which the source then hands out again.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import simpy
 from sim.model.engine import Sampler, later
 from sim.model.feed import Feed
 from sim.model.ledger import PUBLISHER, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, Ledger
-from sim.model.subscriber import Subscriber
+from sim.model.subscriber import OK, Subscriber
 from sim.scenario import LongPoll, ShortPoll
 
 
@@ -43,6 +46,7 @@ class _Consumer:
         self.rng = rng
         self.max_batch = strategy.max_batch
         self.prefetch = strategy.prefetch
+        self.ack = strategy.ack
         self.in_flight = False
 
     def _ready(self) -> bool:
@@ -59,26 +63,73 @@ class _Consumer:
         self.ledger.request(now, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0)
 
     def _answer(self, arrived_at: float, empty: bool = False) -> None:
-        """The publisher answers with what is new for this consumer. Like the
-        request, the answer counts at the instant the poll reached it."""
+        """The publisher answers with what is visible for this consumer. Like
+        the request, the answer counts at the instant the poll reached it."""
         limit = 0 if empty else self.max_batch
-        start, stop, body = self.feed.take(self.source, limit)
+        events, body = self.feed.take(self.source, limit)
         ledger = self.ledger
         ledger.response_body(arrived_at, PUBLISHER_SUBSCRIBERS, PUBLISHER, SUBSCRIBERS, body)
-        ledger.poll(arrived_at, stop - start)
-        later(self.env, self.delay_s(), self._receive, start, stop)
+        ledger.poll(arrived_at, len(events))
+        later(self.env, self.delay_s(), self._receive, events)
 
-    def _receive(self, start: int, stop: int) -> None:
+    def _receive(self, events: list[int]) -> None:
         self.in_flight = False
         wants, me = self.wants, self.subscriber.index
-        for event in range(start, stop):
-            # a poller gets every event and drops what it does not want
+        batch = _Batch(self, events) if self.ack == "per_batch" and events else None
+        for event in events:
+            respond = None
+            if batch is not None:
+                respond = batch.respond(event)
+            elif self.ack == "per_event":
+                respond = self._acknowledger(event)
+            # a poller gets every event and drops (and acknowledges) what it
+            # does not want
             if wants is None or wants[event, me]:
-                self.subscriber.submit(event)
-        self._received(stop - start)
+                self.subscriber.submit(event, respond)
+            elif respond is not None:
+                respond(OK, None)
+        self._received(len(events))
+
+    def _acknowledger(self, event: int):
+        def respond(status: int, _retry_after: float | None) -> None:
+            if status == OK:
+                self._send_ack([event])
+
+        return respond
+
+    def _send_ack(self, events: list[int]) -> None:
+        later(self.env, self.delay_s(), self._ack_arrives, events)
+
+    def _ack_arrives(self, events: list[int]) -> None:
+        self.ledger.request(self.env.now, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0)
+        for event in events:
+            self.feed.acknowledge(self.source, event)
 
     def _received(self, count: int) -> None:
         raise NotImplementedError
+
+
+class _Batch:
+    """A batch received together, acknowledged in one request once every
+    event of it is done; an event whose handling failed is left out, so the
+    source hands it out again."""
+
+    __slots__ = ("consumer", "pending", "done")
+
+    def __init__(self, consumer: _Consumer, events: list[int]):
+        self.consumer = consumer
+        self.pending = len(events)
+        self.done: list[int] = []
+
+    def respond(self, event: int):
+        def respond(status: int, _retry_after: float | None) -> None:
+            if status == OK:
+                self.done.append(event)
+            self.pending -= 1
+            if self.pending == 0 and self.done:
+                self.consumer._send_ack(self.done)
+
+        return respond
 
 
 class ShortPollConsumer(_Consumer):

@@ -162,9 +162,12 @@ class Subscriber:
 
     # -- pull: a consumer hands events over -----------------------------------
 
-    def submit(self, event: int) -> None:
-        """Hand over an event a consumer received."""
-        self._enqueue(event, None)
+    def submit(self, event: int, respond: Respond | None = None) -> None:
+        """Hand over an event a consumer received. A consumer that must
+        acknowledge what it handled passes ``respond``: it is told OK once a
+        worker has handled the event, or FAILED (and then does not
+        acknowledge, so the source hands the event out again)."""
+        self._enqueue(event, respond)
 
     def when_backlog_at_most(self, limit: int, action: Callable[[], None]) -> None:
         """Run ``action`` once, as soon as at most ``limit`` events wait."""

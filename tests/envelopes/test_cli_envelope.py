@@ -74,3 +74,4 @@ def test_bad_headers_file_is_a_usage_error(tmp_path):
                  str(headers))
     assert result.exit_code == 2
     assert "line 1: expected 'Name: value'" in result.output
+
