@@ -26,16 +26,27 @@ except ImportError:  # pragma: no cover - older SDKs
     from cloudevents.http import from_http
 
 SIZES = {"1KB": 1_000, "64KB": 64_000, "1MB": 1_000_000}
-CASES = ("cloudevents", "cloudevents-batch", "cloudevents-binary", "eventgrid",
-         "sns", "pubsub", "eventbridge", "servicebus", "servicebus-received")
+CASES = (
+    "cloudevents",
+    "cloudevents-batch",
+    "cloudevents-binary",
+    "eventgrid",
+    "sns",
+    "pubsub",
+    "eventbridge",
+    "servicebus",
+    "servicebus-received",
+)
 # The format each case must be detected as (checked by the test suite).
 CASE_FORMATS = {case: case.split("-")[0] for case in CASES}
 SEED = 20240501
 _CACHE = {}
 
 
-_WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do "
-          "eiusmod tempor incididunt ut labore et dolore magna aliqua").split()
+_WORDS = (
+    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do "
+    "eiusmod tempor incididunt ut labore et dolore magna aliqua"
+).split()
 
 
 def _record(rng):
@@ -72,13 +83,17 @@ _POOL = []  # (record, encoded length + comma), filled on first use
 
 
 def _ce(index, data):
-    return {"specversion": "1.0", "id": f"A234-1234-{index:04d}",
-            "source": "https://shop.example.com/orders", "type":
-            "com.example.order.created", "subject": f"orders/{index}",
-            "time": "2024-05-01T10:00:00.123Z", "datacontenttype":
-            "application/json", "traceparent":
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "data": data}
+    return {
+        "specversion": "1.0",
+        "id": f"A234-1234-{index:04d}",
+        "source": "https://shop.example.com/orders",
+        "type": "com.example.order.created",
+        "subject": f"orders/{index}",
+        "time": "2024-05-01T10:00:00.123Z",
+        "datacontenttype": "application/json",
+        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "data": data,
+    }
 
 
 def _dumps(value):
@@ -104,84 +119,130 @@ def build(case, size_name):
 
 
 def _cloudevents(n):
-    return _dumps(_ce(1, payload(n))), {
-        "content-type": "application/cloudevents+json"}
+    return _dumps(_ce(1, payload(n))), {"content-type": "application/cloudevents+json"}
 
 
 def _cloudevents_batch(n):
     parts = [payload(max(n // 4, 20), SEED + i) for i in range(4)]
     return _dumps([_ce(i, p) for i, p in enumerate(parts)]), {
-        "content-type": "application/cloudevents-batch+json"}
+        "content-type": "application/cloudevents-batch+json"
+    }
 
 
 def _cloudevents_binary(n):
     return _dumps(payload(n)), {
-        "content-type": "application/json", "ce-specversion": "1.0",
-        "ce-id": "A234-1234-0001", "ce-source": "https://shop.example.com",
-        "ce-type": "com.example.order.created", "ce-time":
-        "2024-05-01T10:00:00.123Z", "ce-traceparent":
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+        "content-type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": "A234-1234-0001",
+        "ce-source": "https://shop.example.com",
+        "ce-type": "com.example.order.created",
+        "ce-time": "2024-05-01T10:00:00.123Z",
+        "ce-traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    }
 
 
 def _eventgrid(n):
-    return _dumps([{
-        "id": "831e1650-001e-001b-66ab-eeb76e069631", "topic":
-        "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Shop",
-        "subject": "/orders/1", "eventType": "Shop.OrderCreated",
-        "eventTime": "2024-05-01T10:00:00.9584103Z", "data": payload(n),
-        "dataVersion": "1", "metadataVersion": "1"}]), {
-        "aeg-event-type": "Notification"}
+    return _dumps(
+        [
+            {
+                "id": "831e1650-001e-001b-66ab-eeb76e069631",
+                "topic": "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Shop",
+                "subject": "/orders/1",
+                "eventType": "Shop.OrderCreated",
+                "eventTime": "2024-05-01T10:00:00.9584103Z",
+                "data": payload(n),
+                "dataVersion": "1",
+                "metadataVersion": "1",
+            }
+        ]
+    ), {"aeg-event-type": "Notification"}
 
 
 def _sns(n):
     # SNS pretty-prints its document; Message holds the JSON as a string.
-    return json.dumps({
-        "Type": "Notification", "MessageId":
-        "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324", "TopicArn":
-        "arn:aws:sns:us-west-2:123456789012:orders", "Subject": "order",
-        "Message": _dumps(payload(n)).decode(), "Timestamp":
-        "2024-05-01T10:00:00.655Z", "SignatureVersion": "1", "Signature":
-        "EXAMPLE==", "SigningCertURL":
-        "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-1.pem",
-        "UnsubscribeURL": "https://sns.us-west-2.amazonaws.com/?Action=U"},
-        indent=2).encode(), {"x-amz-sns-message-type": "Notification"}
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+            "TopicArn": "arn:aws:sns:us-west-2:123456789012:orders",
+            "Subject": "order",
+            "Message": _dumps(payload(n)).decode(),
+            "Timestamp": "2024-05-01T10:00:00.655Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE==",
+            "SigningCertURL": "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-1.pem",
+            "UnsubscribeURL": "https://sns.us-west-2.amazonaws.com/?Action=U",
+        },
+        indent=2,
+    ).encode(), {"x-amz-sns-message-type": "Notification"}
 
 
 def _pubsub(n):
-    return _dumps({"message": {
-        "data": base64.b64encode(_dumps(payload(n))).decode(), "attributes":
-        {"kind": "order"}, "messageId": "2070443601311540", "publishTime":
-        "2024-05-01T10:00:00.749Z"}, "subscription":
-        "projects/shop/subscriptions/orders"}), {}
+    return _dumps(
+        {
+            "message": {
+                "data": base64.b64encode(_dumps(payload(n))).decode(),
+                "attributes": {"kind": "order"},
+                "messageId": "2070443601311540",
+                "publishTime": "2024-05-01T10:00:00.749Z",
+            },
+            "subscription": "projects/shop/subscriptions/orders",
+        }
+    ), {}
 
 
 def _eventbridge(n):
-    return _dumps({
-        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-        "detail-type": "Order Created", "source": "com.example.shop",
-        "account": "111122223333", "time": "2024-05-01T10:00:00Z",
-        "region": "us-west-1", "resources": [], "detail": payload(n)}), {}
+    return _dumps(
+        {
+            "version": "0",
+            "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+            "detail-type": "Order Created",
+            "source": "com.example.shop",
+            "account": "111122223333",
+            "time": "2024-05-01T10:00:00Z",
+            "region": "us-west-1",
+            "resources": [],
+            "detail": payload(n),
+        }
+    ), {}
 
 
 def _servicebus(n):
-    return _dumps([{"Body": _dumps(payload(n)).decode(), "BrokerProperties": {
-        "Label": "order.created", "MessageId": "m-1"},
-        "UserProperties": {"kind": "order"}}]), {
-        "content-type": "application/vnd.microsoft.servicebus.json"}
+    return _dumps(
+        [
+            {
+                "Body": _dumps(payload(n)).decode(),
+                "BrokerProperties": {"Label": "order.created", "MessageId": "m-1"},
+                "UserProperties": {"kind": "order"},
+            }
+        ]
+    ), {"content-type": "application/vnd.microsoft.servicebus.json"}
 
 
 def _servicebus_received(n):
     return _dumps(payload(n)), {
-        "content-type": "application/json", "brokerproperties": json.dumps({
-            "MessageId": "m-1", "Label": "order.created", "SequenceNumber": 2,
-            "DeliveryCount": 1})}
+        "content-type": "application/json",
+        "brokerproperties": json.dumps(
+            {
+                "MessageId": "m-1",
+                "Label": "order.created",
+                "SequenceNumber": 2,
+                "DeliveryCount": 1,
+            }
+        ),
+    }
 
 
 _MAKERS = {
-    "cloudevents": _cloudevents, "cloudevents-batch": _cloudevents_batch,
-    "cloudevents-binary": _cloudevents_binary, "eventgrid": _eventgrid,
-    "sns": _sns, "pubsub": _pubsub, "eventbridge": _eventbridge,
-    "servicebus": _servicebus, "servicebus-received": _servicebus_received,
+    "cloudevents": _cloudevents,
+    "cloudevents-batch": _cloudevents_batch,
+    "cloudevents-binary": _cloudevents_binary,
+    "eventgrid": _eventgrid,
+    "sns": _sns,
+    "pubsub": _pubsub,
+    "eventbridge": _eventbridge,
+    "servicebus": _servicebus,
+    "servicebus-received": _servicebus_received,
 }
 
 
@@ -191,7 +252,7 @@ def inspect(body, headers):
 
 def inspect_and_decode(body, headers):
     parsed = parse(body, headers)
-    for envelope in (parsed if isinstance(parsed, Batch) else (parsed,)):
+    for envelope in parsed if isinstance(parsed, Batch) else (parsed,):
         envelope.data.json()
     return parsed
 
@@ -301,8 +362,10 @@ def best_seconds(*calls, budget=0.2, rounds=7):
 def _ce_seconds(size):
     body, headers = build("cloudevents", size)
     inspect_s, sdk_s, raw_s = best_seconds(
-        lambda: parse(body, headers), lambda: from_http(headers, body),
-        lambda: _RAW_DECODER.decode(body))
+        lambda: parse(body, headers),
+        lambda: from_http(headers, body),
+        lambda: _RAW_DECODER.decode(body),
+    )
     return inspect_s, sdk_s, raw_s, len(body)
 
 
@@ -322,8 +385,13 @@ class Targets:
         parse(body, headers)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        return {"small": small, "large": large, "flat": flat, "peak": peak,
-                "large_bytes": len(body)}
+        return {
+            "small": small,
+            "large": large,
+            "flat": flat,
+            "peak": peak,
+            "large_bytes": len(body),
+        }
 
     def track_ce_1kb_sdk_over_inspect(self, m):
         """1 KB structured: SDK from_http time / inspection time (>= 30)."""
@@ -350,9 +418,12 @@ class Targets:
         (<= body size + 1 MB; the body is allocated before, not counted)."""
         return m["peak"] / 1e6
 
-    for _name in ("track_ce_1kb_sdk_over_inspect",
-                  "track_ce_1kb_inspect_over_msgspec_raw",
-                  "track_ce_1mb_sdk_over_inspect", "track_binary_1mb_over_1kb"):
+    for _name in (
+        "track_ce_1kb_sdk_over_inspect",
+        "track_ce_1kb_inspect_over_msgspec_raw",
+        "track_ce_1mb_sdk_over_inspect",
+        "track_binary_1mb_over_1kb",
+    ):
         locals()[_name].unit = "ratio"
     track_ce_1mb_inspect_gb_per_s.unit = "GB/s"
     track_ce_1mb_inspect_peak_mb.unit = "MB"

@@ -41,9 +41,18 @@ def small_scenario(rate_per_s: float = 5.0) -> Scenario:
             "strategies": [
                 {"name": "short_poll", "kind": "short_poll", "interval_s": 1.0},
                 {"name": "long_poll", "kind": "long_poll", "wait_s": 20.0},
-                {"name": "fanout", "kind": "fanout", "concurrency": 20, "timeout_s": 10.0},
-                {"name": "broker", "kind": "broker", "push_concurrency": 4,
-                 "timeout_s": 10.0},
+                {
+                    "name": "fanout",
+                    "kind": "fanout",
+                    "concurrency": 20,
+                    "timeout_s": 10.0,
+                },
+                {
+                    "name": "broker",
+                    "kind": "broker",
+                    "push_concurrency": 4,
+                    "timeout_s": 10.0,
+                },
             ],
         }
     )

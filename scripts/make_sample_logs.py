@@ -86,13 +86,18 @@ def orders_log(rng: np.random.Generator, days: int = 7) -> pd.DataFrame:
     """The CSV sample: daily cycle with bursts."""
     span = days * DAY_S
     rate_max = MEAN_RATE_PER_S * (1 + AMPLITUDE)
-    t = np.sort(np.concatenate([thinned(daily_rate_per_s, rate_max, span, rng),
-                                bursts(span, rng)]))
+    t = np.sort(
+        np.concatenate(
+            [thinned(daily_rate_per_s, rate_max, span, rng), bursts(span, rng)]
+        )
+    )
     stamps = START + pd.to_timedelta(np.round(t * 1000).astype(np.int64), unit="ms")
-    return pd.DataFrame({
-        "timestamp": stamps.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z",
-        "bytes": sizes(len(t), rng),
-    })
+    return pd.DataFrame(
+        {
+            "timestamp": stamps.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z",
+            "bytes": sizes(len(t), rng),
+        }
+    )
 
 
 def clicks_log(rng: np.random.Generator, days: int = 14) -> pd.DataFrame:
@@ -101,10 +106,12 @@ def clicks_log(rng: np.random.Generator, days: int = 14) -> pd.DataFrame:
     rate_max = MEAN_RATE_PER_S * (1 + AMPLITUDE)
     t = thinned(weekly_rate_per_s, rate_max, span, rng)
     stamps = START + pd.to_timedelta(np.round(t * 1000).astype(np.int64), unit="ms")
-    return pd.DataFrame({
-        "published_at": pd.Series(stamps).dt.as_unit("ms"),
-        "size_bytes": sizes(len(t), rng),
-    })
+    return pd.DataFrame(
+        {
+            "published_at": pd.Series(stamps).dt.as_unit("ms"),
+            "size_bytes": sizes(len(t), rng),
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

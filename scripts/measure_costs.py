@@ -57,7 +57,9 @@ def per_request(n: int) -> tuple[float, float]:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         started = cpu_s()
         for _ in range(n):
-            conn.request("POST", "/", body=b"{}", headers={"Content-Type": "application/json"})
+            conn.request(
+                "POST", "/", body=b"{}", headers={"Content-Type": "application/json"}
+            )
             conn.getresponse().read()
         client = cpu_s() - started
         conn.close()
@@ -68,7 +70,9 @@ def per_request(n: int) -> tuple[float, float]:
 
 
 def per_kib() -> tuple[float, float]:
-    doc = [{"id": f"evt-{i}", "value": i * 1.5, "tags": ["a", "b"]} for i in range(1000)]
+    doc = [
+        {"id": f"evt-{i}", "value": i * 1.5, "tags": ["a", "b"]} for i in range(1000)
+    ]
     text = json.dumps(doc)
     kib = len(text.encode()) / 1024
     dumps = min(timeit.repeat(lambda: json.dumps(doc), number=20, repeat=5)) / 20

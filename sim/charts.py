@@ -28,8 +28,18 @@ CHARTS: dict[str, tuple[str, str | None]] = {
     "empty_poll_fraction": ("empty_poll_fraction", None),
 }
 
-_COLOURS = ("#1b6ca8", "#e07b00", "#2a9d3a", "#c0392b", "#7b4fa0", "#7f6a3e",
-            "#d35fa8", "#6b6b6b", "#a8a800", "#00a3b5")
+_COLOURS = (
+    "#1b6ca8",
+    "#e07b00",
+    "#2a9d3a",
+    "#c0392b",
+    "#7b4fa0",
+    "#7f6a3e",
+    "#d35fa8",
+    "#6b6b6b",
+    "#a8a800",
+    "#00a3b5",
+)
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 _UNITS = {"_per_s": "1/s", "_bytes": "B", "_s": "s"}
 
@@ -75,7 +85,7 @@ def plot_metric(
         return _bars(rows, metric, order, ax)
 
     bounded = metric in BOUNDED
-    short = (BY_NAME[companion].label.split(", ")[-1] if companion else "")
+    short = BY_NAME[companion].label.split(", ")[-1] if companion else ""
     for i, name in enumerate(order):
         line = rows[rows["strategy"] == name].sort_values(x)
         if line["mean"].notna().sum() == 0:
@@ -89,8 +99,16 @@ def plot_metric(
         ax.fill_between(xs, low, high, color=colour, alpha=0.18, lw=0)
         incomplete = _incomplete(plain, name, x, line[x])
         if incomplete.any():
-            ax.plot(xs[incomplete], line["mean"][incomplete], ls="none", marker=marker,
-                    ms=9, mfc="white", mec=colour, mew=1.5)
+            ax.plot(
+                xs[incomplete],
+                line["mean"][incomplete],
+                ls="none",
+                marker=marker,
+                ms=9,
+                mfc="white",
+                mec=colour,
+                mew=1.5,
+            )
         if companion is not None:
             extra = plain[(plain["metric"] == companion) & (plain["strategy"] == name)]
             extra = extra.sort_values(x)
@@ -98,8 +116,15 @@ def plot_metric(
 
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
-        ax.text(0.5, 0.5, f"no strategy here has {BY_NAME[metric].label}",
-                transform=ax.transAxes, ha="center", va="center", color="grey")
+        ax.text(
+            0.5,
+            0.5,
+            f"no strategy here has {BY_NAME[metric].label}",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="grey",
+        )
     if companion is not None and handles:
         handles.append(Line2D([], [], color="black", ls="--", lw=1))
         labels.append(f"{short} (dashed)")
@@ -124,8 +149,14 @@ def plot_metric(
         title += f" (solid) and {short} (dashed)"
     ax.set_title(title, fontsize=10)
     if handles:
-        ax.legend(handles, labels, fontsize=8, frameon=False, loc="upper left",
-                  bbox_to_anchor=(1.01, 1))
+        ax.legend(
+            handles,
+            labels,
+            fontsize=8,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1),
+        )
     return ax
 
 
@@ -134,7 +165,9 @@ BOUNDED = ("empty_poll_fraction",)
 
 
 def _is_categorical(values: pd.Series) -> bool:
-    return not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+    return not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(
+        values
+    )
 
 
 def _categorical(values: pd.Series) -> np.ndarray:
@@ -145,7 +178,9 @@ def _categorical(values: pd.Series) -> np.ndarray:
 
 
 def _incomplete(plain: pd.DataFrame, name: str, x: str, xs: pd.Series) -> np.ndarray:
-    undelivered = plain[(plain["metric"] == "undelivered") & (plain["strategy"] == name)]
+    undelivered = plain[
+        (plain["metric"] == "undelivered") & (plain["strategy"] == name)
+    ]
     by_x = undelivered.set_index(x)["mean"]
     return np.array([by_x.get(v, 0.0) > 0 for v in xs])
 

@@ -40,14 +40,27 @@ def cli() -> None:
 
 @cli.command("run")
 @click.argument("scenario", metavar="SCENARIO")
-@click.option("--strategy", "strategy_name", metavar="NAME",
-              help="Run only this strategy (default: all of the scenario's).")
-@click.option("--seed", type=click.IntRange(min=0), metavar="N",
-              help="Use this seed instead of the scenario's.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object per strategy, one per line.")
-def run_command(scenario: str, strategy_name: str | None, seed: int | None,
-                as_json: bool) -> None:
+@click.option(
+    "--strategy",
+    "strategy_name",
+    metavar="NAME",
+    help="Run only this strategy (default: all of the scenario's).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Use this seed instead of the scenario's.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object per strategy, one per line.",
+)
+def run_command(
+    scenario: str, strategy_name: str | None, seed: int | None, as_json: bool
+) -> None:
     """Run one replication of SCENARIO (a TOML file or a bundled name) and
     print its metrics."""
     from sim.run import run
@@ -77,11 +90,17 @@ def run_command(scenario: str, strategy_name: str | None, seed: int | None,
 
 @cli.command("sweep")
 @click.argument("sweep_file", metavar="[SWEEP]", required=False)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Results folder (default: results/<sweep name>/ under the "
-                   "current folder).")
-@click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Parallel processes (default: all cores).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Results folder (default: results/<sweep name>/ under the current folder).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Parallel processes (default: all cores).",
+)
 def sweep_command(sweep_file: str | None, out: Path | None, jobs: int | None) -> None:
     """Run every point x strategy x replication of SWEEP (a TOML file or a
     bundled name; default: the bundled default sweep) and write runs.parquet,
@@ -144,7 +163,9 @@ def metrics_command() -> None:
 
     width = max(len(m.name) for m in METRICS)
     for m in METRICS:
-        click.echo(f"{m.name.ljust(width)}  {(m.unit or '-').ljust(11)} {m.description}")
+        click.echo(
+            f"{m.name.ljust(width)}  {(m.unit or '-').ljust(11)} {m.description}"
+        )
 
 
 def _write_charts(folder: Path, runs, axes: list[str]) -> list[str]:
@@ -157,7 +178,9 @@ def _write_charts(folder: Path, runs, axes: list[str]) -> list[str]:
     names = []
     for stem, fig in figures(summarise(runs, axes), axes).items():
         name = f"charts/{stem}.png"
-        write_atomic(folder / name, lambda p, f=fig: f.savefig(p, format="png", dpi=110))
+        write_atomic(
+            folder / name, lambda p, f=fig: f.savefig(p, format="png", dpi=110)
+        )
         names.append(name)
     return names
 
@@ -169,10 +192,14 @@ def _prepare_folder(folder: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
             pass
     except FileExistsError:
-        raise ResultsError(f"{folder}: exists and is not a folder; --out must name a folder") from None
+        raise ResultsError(
+            f"{folder}: exists and is not a folder; --out must name a folder"
+        ) from None
     except OSError as exc:
-        raise ResultsError(f"{folder}: cannot write results here ({exc.strerror}); "
-                           "choose another --out") from None
+        raise ResultsError(
+            f"{folder}: cannot write results here ({exc.strerror}); "
+            "choose another --out"
+        ) from None
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

@@ -21,9 +21,11 @@ def _read_headers(path: Path) -> dict[str, str]:
     if text.lstrip().startswith("{"):
         loaded = json.loads(text)
         if not isinstance(loaded, dict) or not all(
-                isinstance(v, str) for v in loaded.values()):
-            raise click.BadParameter("expected an object of string values",
-                                     param_hint="--headers")
+            isinstance(v, str) for v in loaded.values()
+        ):
+            raise click.BadParameter(
+                "expected an object of string values", param_hint="--headers"
+            )
         return loaded
     headers = {}
     for number, line in enumerate(text.splitlines(), 1):
@@ -31,8 +33,9 @@ def _read_headers(path: Path) -> dict[str, str]:
             continue
         name, sep, value = line.partition(":")
         if not sep or not name.strip():
-            raise click.BadParameter(f"line {number}: expected 'Name: value'",
-                                     param_hint="--headers")
+            raise click.BadParameter(
+                f"line {number}: expected 'Name: value'", param_hint="--headers"
+            )
         headers[name.strip()] = value.strip()
     return headers
 
@@ -48,9 +51,12 @@ def _jsonable(value: Any) -> Any:
 
 @click.command("envelope")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--headers", "headers_file",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="HTTP headers: a JSON object or 'Name: value' lines.")
+@click.option(
+    "--headers",
+    "headers_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="HTTP headers: a JSON object or 'Name: value' lines.",
+)
 def envelope(file: Path, headers_file: Path | None) -> None:
     """Detect the envelope format of FILE and print its fields as JSON."""
     headers = _read_headers(headers_file) if headers_file else None

@@ -20,11 +20,19 @@ from sim.validate import (
 
 
 @click.command("validate")
-@click.option("--seed", type=click.IntRange(min=0), default=DEFAULT_SEED,
-              show_default=True, metavar="N",
-              help="Seed of every simulation and random draw.")
-@click.option("--only", metavar="SUBSTRING",
-              help="Run only the checks whose name contains SUBSTRING.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=DEFAULT_SEED,
+    show_default=True,
+    metavar="N",
+    help="Seed of every simulation and random draw.",
+)
+@click.option(
+    "--only",
+    metavar="SUBSTRING",
+    help="Run only the checks whose name contains SUBSTRING.",
+)
 @click.pass_context
 def validate(ctx: click.Context, seed: int, only: str | None) -> None:
     """Check the simulator against closed forms: polling by one consumer
@@ -54,8 +62,7 @@ def validate(ctx: click.Context, seed: int, only: str | None) -> None:
         click.echo(_describe(result, status))
 
     click.echo(
-        f"{counts['PASS']} passed, {counts['FAIL']} failed, "
-        f"{counts['SKIP']} skipped"
+        f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped"
     )
     if counts["FAIL"]:
         ctx.exit(1)

@@ -97,9 +97,7 @@ def paired_differences(
     for first, second in pairs:
         a, b = wide[first], wide[second]
         both = a.notna() & b.notna()
-        paired = pd.DataFrame(
-            {"difference": (a - b)[both], "a": a[both], "b": b[both]}
-        )
+        paired = pd.DataFrame({"difference": (a - b)[both], "a": a[both], "b": b[both]})
         table = (
             paired.groupby(level=["point", "metric"], sort=False)
             .agg(
@@ -116,8 +114,20 @@ def paired_differences(
         table.insert(1, "versus", second)
         tables.append(table.reset_index())
 
-    columns = ["point", *axes, "strategy", "versus", "metric", "n", "mean", "std",
-               "ci95_low", "ci95_high", "strategy_mean", "versus_mean"]
+    columns = [
+        "point",
+        *axes,
+        "strategy",
+        "versus",
+        "metric",
+        "n",
+        "mean",
+        "std",
+        "ci95_low",
+        "ci95_high",
+        "strategy_mean",
+        "versus_mean",
+    ]
     if not tables:
         return pd.DataFrame(columns=columns)
     out = pd.concat(tables, ignore_index=True)
@@ -125,7 +135,8 @@ def paired_differences(
     out = out.merge(_point_axes(runs, axes), on="point", how="left")
     order = {m: i for i, m in enumerate(metrics)}
     out = out.sort_values(
-        ["point", "metric"], key=lambda c: c.map(order) if c.name == "metric" else c,
+        ["point", "metric"],
+        key=lambda c: c.map(order) if c.name == "metric" else c,
         kind="stable",
     )
     return out[columns].reset_index(drop=True)
@@ -207,9 +218,19 @@ def compare_runs(runs: pd.DataFrame, axes: Sequence[str] | None = None) -> Compa
 
 # -- helpers -----------------------------------------------------------------
 
-CROSSOVER_COLUMNS = ["metric", "strategy", "versus", "crossover", "bracket_low",
-                     "bracket_high", "lower_below", "lower_above", "confident",
-                     "x_scale", "y_scale"]
+CROSSOVER_COLUMNS = [
+    "metric",
+    "strategy",
+    "versus",
+    "crossover",
+    "bracket_low",
+    "bracket_high",
+    "lower_below",
+    "lower_above",
+    "confident",
+    "x_scale",
+    "y_scale",
+]
 
 
 def _crossovers(
@@ -224,11 +245,16 @@ def _crossovers(
         group = group[group["n"] > 0].dropna(subset=["strategy_mean", "versus_mean"])
         for found in _crossings(group.sort_values(axis), axis, *key[-2:]):
             rows.append(
-                {**{a: fixed[a] for a in others}, "axis": axis, "metric": metric,
-                 "strategy": fixed["strategy"], "versus": fixed["versus"], **found}
+                {
+                    **{a: fixed[a] for a in others},
+                    "axis": axis,
+                    "metric": metric,
+                    "strategy": fixed["strategy"],
+                    "versus": fixed["versus"],
+                    **found,
+                }
             )
     return pd.DataFrame(rows, columns=[*others, "axis", *CROSSOVER_COLUMNS])
-
 
 
 def _crossings(group: pd.DataFrame, axis: str, first: str, second: str) -> list[dict]:
@@ -259,9 +285,15 @@ def _crossings(group: pd.DataFrame, axis: str, first: str, second: str) -> list[
         else:
             crossing = x[i + 1]  # equal at the grid points between
         found.append(
-            {"crossover": float(crossing), "bracket_low": x[i], "bracket_high": x[j],
-             "lower_below": lower[sign[i]], "lower_above": lower[sign[j]],
-             "confident": bool(confident[i] and confident[j]), **scales}
+            {
+                "crossover": float(crossing),
+                "bracket_low": x[i],
+                "bracket_high": x[j],
+                "lower_below": lower[sign[i]],
+                "lower_above": lower[sign[j]],
+                "confident": bool(confident[i] and confident[j]),
+                **scales,
+            }
         )
     if found:
         return found
@@ -271,10 +303,15 @@ def _crossings(group: pd.DataFrame, axis: str, first: str, second: str) -> list[
     else:
         throughout = TIE if x.size else None
     return [
-        {"crossover": np.nan, "bracket_low": np.nan, "bracket_high": np.nan,
-         "lower_below": throughout, "lower_above": throughout,
-         "confident": bool(confident[nonzero].all()) if nonzero.size else False,
-         **scales}
+        {
+            "crossover": np.nan,
+            "bracket_low": np.nan,
+            "bracket_high": np.nan,
+            "lower_below": throughout,
+            "lower_above": throughout,
+            "confident": bool(confident[nonzero].all()) if nonzero.size else False,
+            **scales,
+        }
     ]
 
 

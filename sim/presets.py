@@ -85,11 +85,17 @@ PUBSUB_PUSH: dict[str, Any] = {
 # and stay hidden meanwhile for the visibility timeout, 30 s by default
 # (ChangeMessageVisibility in the SQS API Reference).
 SQS_LONG_POLL: dict[str, Any] = {
-    "wait_s": 20.0, "max_batch": 10, "envelope": "sqs",
-    "ack": "per_batch", "visibility_timeout_s": 30.0,
+    "wait_s": 20.0,
+    "max_batch": 10,
+    "envelope": "sqs",
+    "ack": "per_batch",
+    "visibility_timeout_s": 30.0,
 }
 SQS_SHORT_POLL: dict[str, Any] = {
-    "max_batch": 10, "envelope": "sqs", "ack": "per_batch", "visibility_timeout_s": 30.0,
+    "max_batch": 10,
+    "envelope": "sqs",
+    "ack": "per_batch",
+    "visibility_timeout_s": 30.0,
 }
 
 # Azure Service Bus, JavaScript SDK "ReceiveMessagesOptions"
@@ -100,7 +106,10 @@ SQS_SHORT_POLL: dict[str, Any] = {
 # locked meanwhile for the queue's LockDuration, 1 minute by default
 # (ServiceBusQueueData.LockDuration, .NET management SDK).
 SERVICE_BUS: dict[str, Any] = {
-    "wait_s": 60.0, "prefetch": 0, "ack": "per_event", "visibility_timeout_s": 60.0,
+    "wait_s": 60.0,
+    "prefetch": 0,
+    "ack": "per_event",
+    "visibility_timeout_s": 60.0,
 }
 
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {

@@ -41,9 +41,17 @@ COST_COLUMNS = tuple(f"cost_usd_per_month_{c}" for c in COMPONENTS) + (
     "cost_usd_per_month",
 )
 REQUIRED_METRICS = (
-    "events_published", "deliveries", "requests_total", "polls", "retries",
-    "dead_lettered", "bytes_publisher_subscribers", "bytes_publisher_broker",
-    "bytes_broker_subscribers", "cpu_s_publisher", "cpu_s_broker",
+    "events_published",
+    "deliveries",
+    "requests_total",
+    "polls",
+    "retries",
+    "dead_lettered",
+    "bytes_publisher_subscribers",
+    "bytes_publisher_broker",
+    "bytes_broker_subscribers",
+    "cpu_s_publisher",
+    "cpu_s_broker",
     "cpu_s_subscribers",
 )
 _LINKS = ("publisher_subscribers", "publisher_broker", "broker_subscribers")
@@ -67,7 +75,7 @@ PRICE_PRESETS: dict[str, dict[str, Any]] = {
     "aws_sns": {
         "name": "Amazon SNS, standard topic, HTTP/S deliveries",
         "source": "https://www.factualminds.com/blog/"
-                  "amazon-sns-pricing-publishes-fanout-protocols/ (2026-06-13)",
+        "amazon-sns-pricing-publishes-fanout-protocols/ (2026-06-13)",
         "as_of": _NOW,
         "carries": ("broker",),
         "usd_per_million_publishes": 0.50,
@@ -85,7 +93,7 @@ PRICE_PRESETS: dict[str, dict[str, Any]] = {
     "aws_sqs": {
         "name": "Amazon SQS, standard queue polled by consumers",
         "source": "https://cloudburn.io/blog/amazon-sqs-pricing (2026-03-14); "
-                  "https://unanswered.io/guide/aws-sqs-pricing-and-cost-optimization",
+        "https://unanswered.io/guide/aws-sqs-pricing-and-cost-optimization",
         "as_of": _NOW,
         "carries": ("short_poll", "long_poll"),
         "usd_per_million_source_requests": 0.40,
@@ -135,7 +143,7 @@ PRICE_PRESETS: dict[str, dict[str, Any]] = {
     "compute_vcpu": {
         "name": "self-hosted CPU, EC2 m7g.large on demand",
         "source": "https://www.factualminds.com/blog/"
-                  "amazon-ec2-on-demand-pricing-instance-families-2026/ (2026-06-17)",
+        "amazon-ec2-on-demand-pricing-instance-families-2026/ (2026-06-17)",
         "as_of": _NOW,
         "carries": (),
         "usd_per_vcpu_hour": 0.0816 / 2,
@@ -143,8 +151,9 @@ PRICE_PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-PresetName = Literal["aws_sns", "aws_sqs", "azure_event_grid", "gcp_pubsub",
-                     "compute_vcpu"]
+PresetName = Literal[
+    "aws_sns", "aws_sqs", "azure_event_grid", "gcp_pubsub", "compute_vcpu"
+]
 _Price = float | None
 
 
@@ -256,8 +265,9 @@ def monthly_cost(
     ``max(bytes, n * minimum)``, exact only when no request crosses the
     chunk size, or every request is above (or every one below) the minimum.
     """
-    if not (isinstance(window_s, (int, float)) and math.isfinite(window_s)
-            and window_s > 0):
+    if not (
+        isinstance(window_s, (int, float)) and math.isfinite(window_s) and window_s > 0
+    ):
         raise ValueError(f"window_s must be a finite number > 0, got {window_s!r}")
     missing = [m for m in REQUIRED_METRICS if m not in metrics_row]
     if missing:
@@ -272,12 +282,13 @@ def monthly_cost(
 
     cost = {
         "publishes": _charge(prices.usd_per_million_publishes, use["publishes"] / 1e6),
-        "deliveries": _charge(prices.usd_per_million_deliveries,
-                              use["attempts"] / 1e6),
-        "source_requests": _charge(prices.usd_per_million_source_requests,
-                                   use["source_requests"] / 1e6),
-        "data": _charge(prices.usd_per_data_unit,
-                        use["bytes"] / UNIT_BYTES[prices.data_unit]),
+        "deliveries": _charge(prices.usd_per_million_deliveries, use["attempts"] / 1e6),
+        "source_requests": _charge(
+            prices.usd_per_million_source_requests, use["source_requests"] / 1e6
+        ),
+        "data": _charge(
+            prices.usd_per_data_unit, use["bytes"] / UNIT_BYTES[prices.data_unit]
+        ),
         "compute": _charge(prices.usd_per_vcpu_hour, use["vcpu_hours"]),
     }
     result = {f"cost_usd_per_month_{k}": v * month for k, v in cost.items()}
@@ -326,15 +337,22 @@ def _usage(row: dict[str, float], kind: Any, prices: Prices) -> dict[str, float]
         "requests_publisher_subscribers",
         0.0 if broker else row["requests_total"],
     )
-    requests = {"publisher_broker": publishes, "broker_subscribers": attempts,
-                "publisher_subscribers": direct}
-    body = {link: row.get(f"payload_bytes_{link}", row[f"bytes_{link}"])
-            for link in requests}
+    requests = {
+        "publisher_broker": publishes,
+        "broker_subscribers": attempts,
+        "publisher_subscribers": direct,
+    }
+    body = {
+        link: row.get(f"payload_bytes_{link}", row[f"bytes_{link}"])
+        for link in requests
+    }
 
     source = 0.0
     if polling:
-        source = direct + (events if prices.enqueue_billed else 0.0) + (
-            deliveries if prices.ack_billed else 0.0
+        source = (
+            direct
+            + (events if prices.enqueue_billed else 0.0)
+            + (deliveries if prices.ack_billed else 0.0)
         )
     if prices.request_chunk_bytes:
         publishes = _chunked(publishes, body["publisher_broker"], prices)
@@ -342,8 +360,9 @@ def _usage(row: dict[str, float], kind: Any, prices: Prices) -> dict[str, float]
         source = _chunked(source, body["publisher_subscribers"], prices)
 
     minimum = prices.minimum_billable_bytes_per_request
-    data = sum(max(body[link], requests[link] * minimum)
-               for link in prices.billed_links)
+    data = sum(
+        max(body[link], requests[link] * minimum) for link in prices.billed_links
+    )
     cpu = sum(row[f"cpu_s_{role}"] for role in prices.cpu_roles)
 
     if not managed:

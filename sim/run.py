@@ -48,8 +48,9 @@ def run(scenario: Scenario, strategy: str, replication: int = 0) -> RunResult:
     metrics = metrics_row(outcome)
     if scenario.prices is not None:
         metrics.update(
-            monthly_cost({**metrics, "kind": kind}, scenario.prices,
-                         scenario.simulation.window_s)
+            monthly_cost(
+                {**metrics, "kind": kind}, scenario.prices, scenario.simulation.window_s
+            )
         )
     return RunResult(
         scenario=scenario.name,

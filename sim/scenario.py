@@ -42,7 +42,6 @@ BUNDLED_PACKAGE = "sim.scenarios"
 DEFAULT_SWEEP = "default"
 
 
-
 # -- distributions -----------------------------------------------------------
 #
 # Each distribution draws non-negative values in the unit its field name
@@ -98,9 +97,7 @@ class Uniform(Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
         if self.high < self.low:
-            raise ValueError(
-                f"high ({self.high}) must not be below low ({self.low})"
-            )
+            raise ValueError(f"high ({self.high}) must not be below low ({self.low})")
         return self
 
     @property
@@ -652,17 +649,23 @@ class Scenario(Frozen):
         sim, workload = self.simulation, self.workload
         events = workload.arrivals.mean_rate_per_s * sim.duration_s
         work = [("events", events, "simulation.duration_s or the arrival rate")]
-        work.append((
-            "deliveries", events * workload.subscribers,
-            "simulation.duration_s, the arrival rate or workload.subscribers",
-        ))
+        work.append(
+            (
+                "deliveries",
+                events * workload.subscribers,
+                "simulation.duration_s, the arrival rate or workload.subscribers",
+            )
+        )
         for s in self.strategies:
             if s.kind == "short_poll":
                 polls = workload.subscribers * sim.duration_s / s.interval_s
-                work.append((
-                    f"polls of strategy {s.name!r}", polls,
-                    f"simulation.duration_s or strategies.{s.name}.interval_s",
-                ))
+                work.append(
+                    (
+                        f"polls of strategy {s.name!r}",
+                        polls,
+                        f"simulation.duration_s or strategies.{s.name}.interval_s",
+                    )
+                )
         for what, count, knobs in work:
             if count > MAX_WORK_PER_RUN:
                 raise ValueError(
@@ -674,9 +677,7 @@ class Scenario(Frozen):
 
     @model_validator(mode="after")
     def _filters_need_own_queues(self) -> Scenario:
-        shared = [
-            s.name for s in self.strategies if getattr(s, "shared_queue", False)
-        ]
+        shared = [s.name for s in self.strategies if getattr(s, "shared_queue", False)]
         if shared and self.workload.filtered:
             raise ValueError(
                 f"strategies {shared} share one queue, so every consumer gets any "
@@ -842,18 +843,21 @@ def _validate(
         errors = exc.errors()
         # A misspelt key also makes the field it was meant for "missing";
         # the suggestion on the unknown key already says so.
-        misspelt = {
-            _misspelt_field(model, raw, err) for err in errors
-        } - {None}
+        misspelt = {_misspelt_field(model, raw, err) for err in errors} - {None}
         # "too short after validation" only repeats that its items were bad
         with_bad_items = {tuple(e["loc"][:-1]) for e in errors if len(e["loc"]) > 1}
         problems = [
             _describe(model, raw, err, prefix)
             for err in errors
             if not (err["type"] == "missing" and tuple(err["loc"]) in misspelt)
-            and not (err["type"] == "too_short" and err["input"]
-                     and any(loc[: len(err["loc"])] == tuple(err["loc"])
-                             for loc in with_bad_items))
+            and not (
+                err["type"] == "too_short"
+                and err["input"]
+                and any(
+                    loc[: len(err["loc"])] == tuple(err["loc"])
+                    for loc in with_bad_items
+                )
+            )
         ]
         raise ScenarioError(source, problems) from None
 
@@ -899,7 +903,9 @@ def _describe(model: type[BaseModel], raw: Any, err: Any, prefix: str) -> str:
         kinds = [_tag(m) for m in _members(union)]
         return f"{where}: missing 'kind'; expected one of {', '.join(map(repr, kinds))}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"{where}: got {err['input']!r}; expected a table ({{ key = value, ... }})"
+        return (
+            f"{where}: got {err['input']!r}; expected a table ({{ key = value, ... }})"
+        )
     if kind == "string_pattern_mismatch":
         return (
             f"{where}: got {err['input']!r}; expected letters, digits, '_', '.' or "

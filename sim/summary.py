@@ -78,7 +78,9 @@ def _pooled_ratios(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         for key, group in frame.groupby(keys, sort=False, dropna=False):
             x = group[num].to_numpy(dtype=float)
             y = group[den].to_numpy(dtype=float)
-            rows.append({**dict(zip(keys, key)), "metric": metric, **ratio_interval(x, y)})
+            rows.append(
+                {**dict(zip(keys, key)), "metric": metric, **ratio_interval(x, y)}
+            )
     return pd.DataFrame(rows)
 
 

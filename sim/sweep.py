@@ -162,9 +162,7 @@ def manifest(
     }
 
 
-def run_sweep(
-    sweep: Sweep, jobs: int = 1, on_done=None
-) -> tuple[pd.DataFrame, dict]:
+def run_sweep(sweep: Sweep, jobs: int = 1, on_done=None) -> tuple[pd.DataFrame, dict]:
     """Run ``sweep``; returns its runs and its manifest (nothing is written)."""
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
@@ -202,9 +200,13 @@ def write_results(
         out / CROSSOVERS_FILE, lambda p: comparison.crossovers.to_csv(p, index=False)
     )
     names = extra(out) if extra is not None else []
-    info = {**info, "files": [RUNS_FILE, SUMMARY_FILE, CROSSOVERS_FILE, *names,
-                              MANIFEST_FILE]}
-    write_atomic(out / MANIFEST_FILE, lambda p: p.write_text(json.dumps(info, indent=2)))
+    info = {
+        **info,
+        "files": [RUNS_FILE, SUMMARY_FILE, CROSSOVERS_FILE, *names, MANIFEST_FILE],
+    }
+    write_atomic(
+        out / MANIFEST_FILE, lambda p: p.write_text(json.dumps(info, indent=2))
+    )
     return info
 
 
@@ -277,11 +279,17 @@ def _git_commit() -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

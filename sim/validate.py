@@ -453,7 +453,10 @@ MMC_RATE_PER_S = 1.0
 
 def _mm1(seed: int, confidence: float, runs: Runs) -> tuple[float, Estimate]:
     waits = _queue_waits(
-        seed, runs, rate_per_s=MM1_RATE_PER_S, service_time_s=EXPONENTIAL_SERVICE,
+        seed,
+        runs,
+        rate_per_s=MM1_RATE_PER_S,
+        service_time_s=EXPONENTIAL_SERVICE,
         concurrency=1,
     )
     expected = theory.mm1_wait_s(MM1_RATE_PER_S, 1 / SERVICE_MEAN_S)
@@ -462,8 +465,11 @@ def _mm1(seed: int, confidence: float, runs: Runs) -> tuple[float, Estimate]:
 
 def _md1(seed: int, confidence: float, runs: Runs) -> tuple[float, Estimate]:
     waits = _queue_waits(
-        seed, runs, rate_per_s=MD1_RATE_PER_S,
-        service_time_s={"kind": "fixed", "value": SERVICE_MEAN_S}, concurrency=1,
+        seed,
+        runs,
+        rate_per_s=MD1_RATE_PER_S,
+        service_time_s={"kind": "fixed", "value": SERVICE_MEAN_S},
+        concurrency=1,
     )
     expected = theory.md1_wait_s(MD1_RATE_PER_S, SERVICE_MEAN_S)
     return expected, t_interval(waits, confidence, "replication means")
@@ -471,7 +477,10 @@ def _md1(seed: int, confidence: float, runs: Runs) -> tuple[float, Estimate]:
 
 def _mmc(seed: int, confidence: float, runs: Runs) -> tuple[float, Estimate]:
     waits = _queue_waits(
-        seed, runs, rate_per_s=MMC_RATE_PER_S, service_time_s=EXPONENTIAL_SERVICE,
+        seed,
+        runs,
+        rate_per_s=MMC_RATE_PER_S,
+        service_time_s=EXPONENTIAL_SERVICE,
         concurrency=MMC_SERVERS,
     )
     expected = theory.mmc_wait_s(MMC_RATE_PER_S, 1 / SERVICE_MEAN_S, MMC_SERVERS)
@@ -635,7 +644,14 @@ def run_check(
     if reason is not None:
         nan = math.nan
         return CheckResult(
-            check.name, check.formula, nan, nan, nan, nan, None, confidence,
+            check.name,
+            check.formula,
+            nan,
+            nan,
+            nan,
+            nan,
+            None,
+            confidence,
             skipped=reason,
         )
 

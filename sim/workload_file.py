@@ -123,8 +123,13 @@ def read_log(
     if file.is_dir():
         raise ScenarioError(source, ["is a folder; expected a CSV or Parquet file"])
     return _read_cached(
-        str(file.resolve()), source, stat.st_mtime_ns, stat.st_size,
-        time_column, time_unit, size_column,
+        str(file.resolve()),
+        source,
+        stat.st_mtime_ns,
+        stat.st_size,
+        time_column,
+        time_unit,
+        size_column,
     )
 
 
@@ -143,8 +148,10 @@ def _read_cached(
     if fmt is None:
         raise ScenarioError(
             source,
-            [f"unknown file type {Path(resolved).suffix!r}; expected a .csv, "
-             ".parquet or .pq file"],
+            [
+                f"unknown file type {Path(resolved).suffix!r}; expected a .csv, "
+                ".parquet or .pq file"
+            ],
         )
     wanted = [time_column] + ([size_column] if size_column else [])
     frame = _read_frame(resolved, source, fmt, wanted)
@@ -256,14 +263,20 @@ def _times_ns(
                 parsed = values.dt.tz_localize("UTC")
             parsed = parsed.dt.tz_convert("UTC")
         elif pd.api.types.is_numeric_dtype(values.dtype):
-            raise ScenarioError(source, [
-                f"column {column!r} holds numbers, not dates and times; set "
-                "time_unit to \"s\", \"ms\", \"us\" or \"ns\""
-            ])
+            raise ScenarioError(
+                source,
+                [
+                    f"column {column!r} holds numbers, not dates and times; set "
+                    'time_unit to "s", "ms", "us" or "ns"'
+                ],
+            )
         else:
             parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
             bad = _first_bad(
-                parsed.isna().to_numpy(), values, fmt, column,
+                parsed.isna().to_numpy(),
+                values,
+                fmt,
+                column,
                 "cannot parse {!r} as an ISO 8601 date and time",
             )
             if bad:
@@ -271,16 +284,22 @@ def _times_ns(
         return parsed.dt.as_unit("ns").astype("int64").to_numpy()
 
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        raise ScenarioError(source, [
-            f"column {column!r} holds timestamps; set time_unit to \"datetime\""
-        ])
+        raise ScenarioError(
+            source, [f'column {column!r} holds timestamps; set time_unit to "datetime"']
+        )
     numbers = pd.to_numeric(values, errors="coerce")
     bad = _first_bad(
-        numbers.isna().to_numpy(), values, fmt, column,
+        numbers.isna().to_numpy(),
+        values,
+        fmt,
+        column,
         f"cannot parse {{!r}} as a number of {unit}",
     )
     bad = bad or _first_bad(
-        ~np.isfinite(numbers.to_numpy(dtype=float)), values, fmt, column,
+        ~np.isfinite(numbers.to_numpy(dtype=float)),
+        values,
+        fmt,
+        column,
         "time {!r} is not finite",
     )
     if bad:
@@ -303,12 +322,18 @@ def _sizes(values: pd.Series, source: str, fmt: str, column: str) -> np.ndarray:
     problems = [
         _first_bad(blank, values, fmt, column, "missing size (empty cell)"),
         _first_bad(
-            ~blank & np.isnan(array), values, fmt, column,
+            ~blank & np.isnan(array),
+            values,
+            fmt,
+            column,
             "cannot parse {!r} as a number of bytes",
         ),
         _first_bad(
-            ~np.isnan(array) & ((array < 0) | ~np.isfinite(array)), values, fmt,
-            column, "size {!r} must be a finite number of bytes >= 0",
+            ~np.isnan(array) & ((array < 0) | ~np.isfinite(array)),
+            values,
+            fmt,
+            column,
+            "size {!r} must be a finite number of bytes >= 0",
         ),
     ]
     bad = next((p for p in problems if p), None)
@@ -358,8 +383,12 @@ class _FromLog(Frozen):
 
     def log(self) -> EventLog:
         """The events of the file (read once per process; see :func:`read_log`)."""
-        return read_log(self.file, self.time_column, self.time_unit,
-                        getattr(self, "size_column", None))
+        return read_log(
+            self.file,
+            self.time_column,
+            self.time_unit,
+            getattr(self, "size_column", None),
+        )
 
 
 class Replay(_FromLog):
@@ -454,7 +483,10 @@ class Fitted(_FromLog):
         report = self.fit()
         variance = report.burst_variance if self.burstiness == "gamma" else 0.0
         times = report.profile.sample(
-            duration_s, rng, start_at_s=self.start_at_s, scale=self.rate_scale,
+            duration_s,
+            rng,
+            start_at_s=self.start_at_s,
+            scale=self.rate_scale,
             burst_variance=variance,
         )
         return DrawnEvents(times=times, payload_bytes=None)
@@ -498,8 +530,9 @@ class RateProfile:
         cuts = (self.period_s - np.mod(start_at_s, self.period_s)) + np.arange(
             0.0, duration_s, self.period_s
         )
-        edges = np.unique(np.concatenate(([0.0], inner, cuts[cuts < duration_s],
-                                          [duration_s])))
+        edges = np.unique(
+            np.concatenate(([0.0], inner, cuts[cuts < duration_s], [duration_s]))
+        )
         starts, ends = edges[:-1], edges[1:]
         rates = self.rate_at(start_at_s + (starts + ends) / 2)
         return starts, ends, rates
@@ -597,18 +630,26 @@ def _fit_cached(log: EventLog, profile: str, bin_s: float) -> FitReport:
     uncovered = np.flatnonzero(exposure_k <= 0)
     if len(uncovered):
         covered_h = (last - first) / 3600
-        raise ScenarioError(log.source, [
-            f"the log spans {covered_h:.3g} h, which leaves {len(uncovered)} of the "
-            f"{n_profile} bins of a {profile} profile with bin_s = {bin_s:g} "
-            "unobserved; give a longer log, wider bins or profile = \"piecewise\""
-        ])
+        raise ScenarioError(
+            log.source,
+            [
+                f"the log spans {covered_h:.3g} h, which leaves {len(uncovered)} of the "
+                f"{n_profile} bins of a {profile} profile with bin_s = {bin_s:g} "
+                'unobserved; give a longer log, wider bins or profile = "piecewise"'
+            ],
+        )
     rates = counts_k / exposure_k
     expected = rates[k] * exposure
 
-    bins = pd.DataFrame({
-        "start_s": bin_start, "profile_bin": k, "exposure_s": exposure,
-        "observed": observed, "expected": expected,
-    })
+    bins = pd.DataFrame(
+        {
+            "start_s": bin_start,
+            "profile_bin": k,
+            "exposure_s": exposure,
+            "observed": observed,
+            "expected": expected,
+        }
+    )
     full = (exposure >= bin_s * (1 - 1e-9)) & (expected > 0)
     fitted_rates = np.count_nonzero(np.bincount(k[full], minlength=n_profile))
     dof = int(np.count_nonzero(full) - fitted_rates)

@@ -13,8 +13,13 @@ from sim.theory import long_poll_empty_answers_per_event, long_poll_requests_per
 
 def runs_of(scenario, strategy):
     rows = [
-        {"point": 0, "strategy": strategy, "kind": "k", "replication": r,
-         **run(scenario, strategy, r).metrics}
+        {
+            "point": 0,
+            "strategy": strategy,
+            "kind": "k",
+            "replication": r,
+            **run(scenario, strategy, r).metrics,
+        }
         for r in range(scenario.simulation.replications)
     ]
     return pd.DataFrame(rows)
@@ -32,8 +37,13 @@ def test_every_bundled_scenario_runs_every_strategy(name):
     # long enough for some 50 events, no longer than the scenario's own run
     rate = scenario.workload.arrivals.mean_rate_per_s
     duration = min(scenario.simulation.duration_s, max(900.0, 50 / rate))
-    short = scenario.model_copy(update={"simulation": scenario.simulation.model_copy(
-        update={"duration_s": duration, "warmup_s": 0.0})})
+    short = scenario.model_copy(
+        update={
+            "simulation": scenario.simulation.model_copy(
+                update={"duration_s": duration, "warmup_s": 0.0}
+            )
+        }
+    )
     for strategy in short.strategies:
         m = run(short, strategy.name).metrics
         assert m["events_published"] > 0, (name, strategy.name)
@@ -76,8 +86,9 @@ def test_sqs_long_polling_costs_what_theory_says_against_sns_push():
     # an answer leaves
     per_queue = long_poll_requests_per_event(0.1, 20.0, round_trip_s=0.004)
     empty = long_poll_empty_answers_per_event(0.1, 20.0, round_trip_s=0.004)
-    pooled = ratio_interval(polls["polls"].to_numpy(float),
-                            polls["events_published"].to_numpy(float))
+    pooled = ratio_interval(
+        polls["polls"].to_numpy(float), polls["events_published"].to_numpy(float)
+    )
     assert pooled["ci95_low"] <= 10 * per_queue <= pooled["ci95_high"]
     # each answer with messages is followed by one DeleteMessageBatch, booked
     # when it arrives: at each edge of the window a queue may have an answer

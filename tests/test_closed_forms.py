@@ -17,13 +17,23 @@ Z = 4.4
 
 def one_consumer(scenario, rate, interval, delay, duration=20_000.0, seed=11):
     return scenario(
-        simulation={"duration_s": duration, "warmup_s": 100.0, "seed": seed,
-                    "replications": 1},
+        simulation={
+            "duration_s": duration,
+            "warmup_s": 100.0,
+            "seed": seed,
+            "replications": 1,
+        },
         workload__subscribers=1,
         workload__arrivals={"kind": "poisson", "rate_per_s": rate},
         network__latency_s={"kind": "fixed", "value": delay},
-        strategies=[{"name": "poll", "kind": "short_poll", "interval_s": interval,
-                     "max_batch": 10_000}],
+        strategies=[
+            {
+                "name": "poll",
+                "kind": "short_poll",
+                "interval_s": interval,
+                "max_batch": 10_000,
+            }
+        ],
     )
 
 
@@ -33,7 +43,9 @@ def test_short_poll_mean_latency_is_half_the_interval_plus_the_network_delay(
     scenario, rate, interval, seed
 ):
     delay = 0.004
-    outcome = simulate(one_consumer(scenario, rate, interval, delay, seed=seed), "poll", 0)
+    outcome = simulate(
+        one_consumer(scenario, rate, interval, delay, seed=seed), "poll", 0
+    )
     samples = outcome.latency_s
     assert not np.isnan(samples).any()
 
@@ -72,7 +84,12 @@ def test_short_poll_latency_percentiles_follow_the_uniform_wait(scenario):
 
 def test_idle_long_poller_makes_one_request_per_wait(scenario):
     s = scenario(
-        simulation={"duration_s": 3600.0, "warmup_s": 0.0, "seed": 1, "replications": 1},
+        simulation={
+            "duration_s": 3600.0,
+            "warmup_s": 0.0,
+            "seed": 1,
+            "replications": 1,
+        },
         workload__subscribers=1,
         workload__arrivals={"kind": "poisson", "rate_per_s": 1e-12},
         network__latency_s={"kind": "fixed", "value": 0.0},
@@ -83,9 +100,16 @@ def test_idle_long_poller_makes_one_request_per_wait(scenario):
     assert m["empty_polls"] == m["polls"] == 3600 / 20
 
 
-def test_idle_long_pollers_with_network_delay_cycle_every_wait_plus_round_trip(scenario):
+def test_idle_long_pollers_with_network_delay_cycle_every_wait_plus_round_trip(
+    scenario,
+):
     s = scenario(
-        simulation={"duration_s": 3600.0, "warmup_s": 0.0, "seed": 1, "replications": 1},
+        simulation={
+            "duration_s": 3600.0,
+            "warmup_s": 0.0,
+            "seed": 1,
+            "replications": 1,
+        },
         workload__arrivals={"kind": "poisson", "rate_per_s": 1e-12},
         network__latency_s={"kind": "fixed", "value": 0.5},
     )
@@ -141,7 +165,9 @@ def test_cpu_follows_the_cost_model_for_fanout(scenario):
     assert m["cpu_s_publisher"] == pytest.approx(calls * (5e-5 + 2e-6 * kib))
     assert m["cpu_s_subscribers"] == pytest.approx(calls * (1e-4 + 4e-6 * kib))
     assert m["cpu_s_broker"] == 0
-    assert m["cpu_s_per_event"] == pytest.approx(m["cpu_s_total"] / m["events_published"])
+    assert m["cpu_s_per_event"] == pytest.approx(
+        m["cpu_s_total"] / m["events_published"]
+    )
 
 
 def test_empty_polls_cost_requests_and_framing_but_no_body(scenario):

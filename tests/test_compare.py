@@ -30,10 +30,18 @@ def runs_frame(
     for name, per_point in values.items():
         for point, (x, reps) in enumerate(zip(xs, per_point)):
             for rep, value in enumerate(reps):
-                rows.append({
-                    "point": point, RATE: x, **(extra or {}), "strategy": name,
-                    "kind": "fanout", "replication": rep, "seed": 1, metric: value,
-                })
+                rows.append(
+                    {
+                        "point": point,
+                        RATE: x,
+                        **(extra or {}),
+                        "strategy": name,
+                        "kind": "fanout",
+                        "replication": rep,
+                        "seed": 1,
+                        metric: value,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -55,7 +63,11 @@ def test_paired_difference_is_the_t_interval_of_per_replication_differences():
     d = np.subtract(a[0], b[0])
     half = stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2
     assert (row["strategy"], row["versus"], row["metric"], row["n"]) == (
-        "a", "b", "cpu_s_per_event", 4)
+        "a",
+        "b",
+        "cpu_s_per_event",
+        4,
+    )
     assert row["mean"] == pytest.approx(d.mean())
     assert row["ci95_low"] == pytest.approx(d.mean() - half)
     assert row["ci95_high"] == pytest.approx(d.mean() + half)
@@ -101,15 +113,19 @@ def test_every_point_and_metric_gets_a_row_with_its_swept_values():
     runs["latency_mean_s"] = 0.5
     table = paired_differences(runs)
     assert list(zip(table["point"], table[RATE], table["metric"])) == [
-        (0, 0.1, "latency_mean_s"), (0, 0.1, "cpu_s_per_event"),
-        (1, 10.0, "latency_mean_s"), (1, 10.0, "cpu_s_per_event"),
+        (0, 0.1, "latency_mean_s"),
+        (0, 0.1, "cpu_s_per_event"),
+        (1, 10.0, "latency_mean_s"),
+        (1, 10.0, "cpu_s_per_event"),
     ]
 
 
 def test_an_unknown_metric_is_rejected_naming_those_present():
     runs = runs_frame({"a": repeat([1.0]), "b": repeat([2.0])}, [1.0])
-    message = (r"no metric column 'cpu_per_event' in the runs; "
-               r"metrics present: cpu_s_per_event")
+    message = (
+        r"no metric column 'cpu_per_event' in the runs; "
+        r"metrics present: cpu_s_per_event"
+    )
     with pytest.raises(ValueError, match=message):
         paired_differences(runs, metrics=["cpu_per_event"])
 
@@ -117,8 +133,11 @@ def test_an_unknown_metric_is_rejected_naming_those_present():
 def test_two_rows_for_one_run_are_rejected():
     runs = runs_frame({"a": [[1.0, 2.0]]}, [1.0])
     runs = pd.concat([runs, runs.iloc[[0]]])
-    with pytest.raises(ValueError, match=r"runs hold more than one row for point 0, "
-                       r"replication 0, strategy 'a'; expected one run per"):
+    with pytest.raises(
+        ValueError,
+        match=r"runs hold more than one row for point 0, "
+        r"replication 0, strategy 'a'; expected one run per",
+    ):
         paired_differences(runs)
 
 
@@ -193,18 +212,23 @@ def test_a_crossing_within_the_noise_is_not_confident():
     b = [list(m + rng.normal(0, 1.0, 5)) for m in (1.1, 1.0, 0.9)]
     clear = [[v] * 5 for v in (0.0, 1.0, 2.0)]
     noisy = crossovers(runs_frame({"a": a, "b": b}, xs), RATE, "cpu_s_per_event")
-    sure = crossovers(runs_frame({"a": clear, "b": repeat([1.5] * 3, 5)}, xs), RATE,
-                      "cpu_s_per_event")
+    sure = crossovers(
+        runs_frame({"a": clear, "b": repeat([1.5] * 3, 5)}, xs), RATE, "cpu_s_per_event"
+    )
     assert not noisy["confident"].any()
     assert sure["confident"].tolist() == [True]
 
 
 def test_crossovers_are_found_separately_for_each_value_of_the_other_axes():
     xs = [1.0, 2.0]
-    one = runs_frame({"a": repeat([0.0, 2.0]), "b": repeat([1.0, 1.0])}, xs,
-                     extra={"subscribers": 1})
-    many = runs_frame({"a": repeat([0.0, 4.0]), "b": repeat([1.0, 1.0])}, xs,
-                      extra={"subscribers": 10})
+    one = runs_frame(
+        {"a": repeat([0.0, 2.0]), "b": repeat([1.0, 1.0])}, xs, extra={"subscribers": 1}
+    )
+    many = runs_frame(
+        {"a": repeat([0.0, 4.0]), "b": repeat([1.0, 1.0])},
+        xs,
+        extra={"subscribers": 10},
+    )
     many["point"] += 2
     found = crossovers(pd.concat([one, many]), RATE, "cpu_s_per_event")
     pairs = found[["subscribers", "crossover"]].values.tolist()
@@ -213,17 +237,24 @@ def test_crossovers_are_found_separately_for_each_value_of_the_other_axes():
 
 def test_an_axis_that_was_not_swept_is_rejected_naming_the_swept_ones():
     runs = runs_frame({"a": repeat([1.0]), "b": repeat([2.0])}, [1.0])
-    message = (r"axis 'rate' is not a swept parameter of these runs; "
-               r"swept: workload.arrivals.rate_per_s")
+    message = (
+        r"axis 'rate' is not a swept parameter of these runs; "
+        r"swept: workload.arrivals.rate_per_s"
+    )
     with pytest.raises(ValueError, match=message):
         crossovers(runs, "rate", "cpu_s_per_event")
 
 
 def test_a_non_numeric_axis_is_rejected():
-    runs = runs_frame({"a": repeat([1.0]), "b": repeat([2.0])}, [1.0],
-                      extra={"strategies.poll.phase": "random"})
-    message = (r"axis 'strategies.poll.phase' has non-numeric values "
-               r"\('random', ...\); a crossover needs a numeric axis")
+    runs = runs_frame(
+        {"a": repeat([1.0]), "b": repeat([2.0])},
+        [1.0],
+        extra={"strategies.poll.phase": "random"},
+    )
+    message = (
+        r"axis 'strategies.poll.phase' has non-numeric values "
+        r"\('random', ...\); a crossover needs a numeric axis"
+    )
     with pytest.raises(ValueError, match=message):
         crossovers(runs, "strategies.poll.phase", "cpu_s_per_event")
 
@@ -241,8 +272,9 @@ def test_compare_runs_covers_every_metric_and_numeric_axis():
 def test_runs_of_a_real_sweep_compare_with_common_random_numbers(scenario):
     from sim.run import run
 
-    s = scenario(simulation={"duration_s": 300.0, "warmup_s": 0.0, "seed": 7,
-                             "replications": 3})
+    s = scenario(
+        simulation={"duration_s": 300.0, "warmup_s": 0.0, "seed": 7, "replications": 3}
+    )
     rows = [
         {"point": 0, RATE: 0.5, **run(s, name, rep).row()}
         for name in ("fanout", "broker")

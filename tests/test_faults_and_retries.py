@@ -24,8 +24,12 @@ def push(kind="fanout", **fields):
 def with_faults(scenario, faults, strategies, **extra):
     return scenario(
         **ONE_SUB,
-        subscriber={"service_time_s": {"kind": "fixed", "value": 0.01},
-                    "concurrency": 2, "faults": faults, **extra},
+        subscriber={
+            "service_time_s": {"kind": "fixed", "value": 0.01},
+            "concurrency": 2,
+            "faults": faults,
+            **extra,
+        },
         strategies=strategies,
     )
 
@@ -60,7 +64,10 @@ def test_without_retries_an_outage_loses_its_events_to_the_dead_letter_count(sce
 def test_a_blackholed_subscriber_costs_the_caller_its_timeout(scenario):
     s = with_faults(
         scenario,
-        {"outages": [{"start_s": 200.0, "duration_s": 100.0}], "when_down": "blackhole"},
+        {
+            "outages": [{"start_s": 200.0, "duration_s": 100.0}],
+            "when_down": "blackhole",
+        },
         push(retry={"kind": "fixed", "delay_s": 1.0, "max_attempts": 1000}),
     )
     outcome = simulate(s, "push", 0)
@@ -87,12 +94,23 @@ def test_429_waits_for_retry_after_when_the_policy_honours_it(scenario):
     def metrics(honour):
         s = scenario(
             **{**ONE_SUB, "workload__arrivals": {"kind": "poisson", "rate_per_s": 1.0}},
-            subscriber={"service_time_s": {"kind": "fixed", "value": 0.0},
-                        "concurrency": 8,
-                        "faults": {"rate_limit_per_s": 2.0, "rate_limit_burst": 1,
-                                   "retry_after_s": 30.0}},
-            strategies=push(retry={"kind": "fixed", "delay_s": 0.5, "max_attempts": 50,
-                                   "honour_retry_after": honour}),
+            subscriber={
+                "service_time_s": {"kind": "fixed", "value": 0.0},
+                "concurrency": 8,
+                "faults": {
+                    "rate_limit_per_s": 2.0,
+                    "rate_limit_burst": 1,
+                    "retry_after_s": 30.0,
+                },
+            },
+            strategies=push(
+                retry={
+                    "kind": "fixed",
+                    "delay_s": 0.5,
+                    "max_attempts": 50,
+                    "honour_retry_after": honour,
+                }
+            ),
         )
         return run(s, "push").metrics
 
@@ -108,8 +126,14 @@ def test_5xx_answers_are_retried_and_eventually_delivered(scenario):
     s = with_faults(
         scenario,
         {"error_5xx_probability": 0.3},
-        push(retry={"kind": "exponential", "base_s": 0.5, "cap_s": 8.0,
-                    "max_attempts": 30}),
+        push(
+            retry={
+                "kind": "exponential",
+                "base_s": 0.5,
+                "cap_s": 8.0,
+                "max_attempts": 30,
+            }
+        ),
     )
     m = run(s, "push").metrics
     assert m["http_5xx"] > 0 and m["retries"] == m["http_5xx"]
@@ -145,8 +169,14 @@ def test_retries_stop_at_the_time_to_live(scenario):
     s = with_faults(
         scenario,
         {"outages": [{"start_s": 100.0, "duration_s": 500.0}]},
-        push(retry={"kind": "fixed", "delay_s": 10.0, "max_attempts": 1000,
-                    "ttl_s": 60.0}),
+        push(
+            retry={
+                "kind": "fixed",
+                "delay_s": 10.0,
+                "max_attempts": 1000,
+                "ttl_s": 60.0,
+            }
+        ),
     )
     m = run(s, "push").metrics
     # events published more than 60 s before the outage ends are dropped
@@ -156,12 +186,21 @@ def test_retries_stop_at_the_time_to_live(scenario):
 def test_an_adaptive_push_window_shrinks_under_failures(scenario):
     def timeouts(window):
         s = scenario(
-            **{**ONE_SUB, "workload__arrivals": {"kind": "poisson", "rate_per_s": 20.0}},
-            subscriber={"service_time_s": {"kind": "exponential", "mean": 0.2},
-                        "concurrency": 2},
-            strategies=push("broker", push_concurrency=64, timeout_s=1.0,
-                            push_window=window,
-                            retry={"kind": "fixed", "delay_s": 1.0, "max_attempts": 3}),
+            **{
+                **ONE_SUB,
+                "workload__arrivals": {"kind": "poisson", "rate_per_s": 20.0},
+            },
+            subscriber={
+                "service_time_s": {"kind": "exponential", "mean": 0.2},
+                "concurrency": 2,
+            },
+            strategies=push(
+                "broker",
+                push_concurrency=64,
+                timeout_s=1.0,
+                push_window=window,
+                retry={"kind": "fixed", "delay_s": 1.0, "max_attempts": 3},
+            ),
         )
         return run(s, "push").metrics["timeouts"]
 
@@ -181,8 +220,13 @@ def test_event_grid_preset_follows_its_documented_policy():
 
 def test_preset_fields_give_way_to_the_scenario():
     b = Broker.model_validate(
-        {"name": "ps", "kind": "broker", "push_concurrency": 8, "preset": "pubsub_push",
-         "timeout_s": 60.0}
+        {
+            "name": "ps",
+            "kind": "broker",
+            "push_concurrency": 8,
+            "preset": "pubsub_push",
+            "timeout_s": 60.0,
+        }
     )
     assert b.timeout_s == 60.0
     assert b.push_window == "adaptive"
@@ -208,8 +252,11 @@ def test_random_outages_take_about_mttr_over_mtbf_plus_mttr_of_the_time(scenario
         simulation={"duration_s": 200_000.0, "seed": 9, "replications": 1},
         workload__subscribers=1,
         workload__arrivals={"kind": "poisson", "rate_per_s": 1e-6},
-        subscriber={"service_time_s": {"kind": "fixed", "value": 0.0}, "concurrency": 1,
-                    "faults": {"mtbf_s": 900.0, "mttr_s": 100.0}},
+        subscriber={
+            "service_time_s": {"kind": "fixed", "value": 0.0},
+            "concurrency": 1,
+            "faults": {"mtbf_s": 900.0, "mttr_s": 100.0},
+        },
         strategies=push(),
     )
     down = run(s, "push").metrics["subscriber_down_s"] / 200_000

@@ -31,7 +31,9 @@ def test_other_seeds_and_replications_give_other_samples(scenario):
 
 
 def test_strategies_of_a_replication_see_the_same_events(scenario):
-    s = scenario(workload__payload_bytes={"kind": "lognormal", "median": 800, "sigma": 1})
+    s = scenario(
+        workload__payload_bytes={"kind": "lognormal", "median": 800, "sigma": 1}
+    )
     rows = [run(s, name, 0).metrics for name in STRATEGIES]
     assert len({r["events_published"] for r in rows}) == 1
     # same payloads: the bodies pushed directly and through the broker match
@@ -47,7 +49,9 @@ def test_results_do_not_depend_on_the_process(python, tmp_path):
     outputs = [
         subprocess.run(
             [python, "-m", "sim", "run", str(path), "--json"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         for _ in range(2)
     ]
@@ -63,8 +67,10 @@ def test_push_faster_than_subscribers_serve_queues_and_delays(scenario):
             simulation={"duration_s": 200.0, "seed": 3},
             workload__subscribers=1,
             workload__arrivals={"kind": "constant", "rate_per_s": rate},
-            subscriber={"service_time_s": {"kind": "fixed", "value": 0.1},
-                        "concurrency": 1},
+            subscriber={
+                "service_time_s": {"kind": "fixed", "value": 0.1},
+                "concurrency": 1,
+            },
         )
         return {k: run(s, k).metrics for k in ("fanout", "broker")}
 
@@ -75,7 +81,9 @@ def test_push_faster_than_subscribers_serve_queues_and_delays(scenario):
         # formed, event k starts 0.1 k after the first and waits 0.02 k.
         n = flooded[name]["events_published"]
         assert flooded[name]["undelivered"] == 0
-        assert flooded[name]["latency_max_s"] == pytest.approx(0.01 * hops + 0.02 * (n - 1))
+        assert flooded[name]["latency_max_s"] == pytest.approx(
+            0.01 * hops + 0.02 * (n - 1)
+        )
         assert flooded[name]["latency_mean_s"] == pytest.approx(
             0.01 * hops + 0.02 * (n - 1) / 2
         )
@@ -86,9 +94,13 @@ def test_pollers_leave_the_backlog_at_the_source(scenario):
         simulation={"duration_s": 200.0, "seed": 3},
         workload__subscribers=1,
         workload__arrivals={"kind": "constant", "rate_per_s": 12.5},
-        subscriber={"service_time_s": {"kind": "fixed", "value": 0.1}, "concurrency": 1},
-        strategies=[{"name": "poll", "kind": "short_poll", "interval_s": 1.0,
-                     "max_batch": 5}],
+        subscriber={
+            "service_time_s": {"kind": "fixed", "value": 0.1},
+            "concurrency": 1,
+        },
+        strategies=[
+            {"name": "poll", "kind": "short_poll", "interval_s": 1.0, "max_batch": 5}
+        ],
     )
     m = run(s, "poll").metrics
     # the consumer never takes more than its workers clear: each poll takes
@@ -103,9 +115,13 @@ def test_push_calls_past_their_timeout_are_counted(scenario):
         simulation={"duration_s": 100.0, "seed": 3},
         workload__subscribers=2,
         workload__arrivals={"kind": "constant", "rate_per_s": 0.5},
-        subscriber={"service_time_s": {"kind": "fixed", "value": 2.0}, "concurrency": 1},
-        strategies=[{"name": "fanout", "kind": "fanout", "concurrency": 4,
-                     "timeout_s": 1.0}],
+        subscriber={
+            "service_time_s": {"kind": "fixed", "value": 2.0},
+            "concurrency": 1,
+        },
+        strategies=[
+            {"name": "fanout", "kind": "fanout", "concurrency": 4, "timeout_s": 1.0}
+        ],
     )
     m = run(s, "fanout").metrics
     # every call outlives its 1 s timeout, yet the subscriber still handles it
@@ -115,8 +131,14 @@ def test_push_calls_past_their_timeout_are_counted(scenario):
 def test_aligned_pollers_poll_at_the_same_instants(scenario):
     s = scenario(
         workload__arrivals={"kind": "constant", "rate_per_s": 0.1},
-        strategies=[{"name": "poll", "kind": "short_poll", "interval_s": 5.0,
-                     "phase": "aligned"}],
+        strategies=[
+            {
+                "name": "poll",
+                "kind": "short_poll",
+                "interval_s": 5.0,
+                "phase": "aligned",
+            }
+        ],
     )
     lat = simulate(s, "poll", 0).latency_s.reshape(-1, 3)
     # every subscriber sees each event at the same moment
@@ -126,9 +148,10 @@ def test_aligned_pollers_poll_at_the_same_instants(scenario):
 def test_warmup_excludes_early_events(scenario):
     s = scenario(simulation={"duration_s": 600.0, "warmup_s": 300.0, "seed": 7})
     full = scenario()
-    assert run(s, "fanout").metrics["events_published"] < run(full, "fanout").metrics[
-        "events_published"
-    ]
+    assert (
+        run(s, "fanout").metrics["events_published"]
+        < run(full, "fanout").metrics["events_published"]
+    )
 
 
 def _toml(raw: dict) -> str:
@@ -158,8 +181,10 @@ def overloaded(scenario, drain_s=None):
         simulation={"duration_s": 200.0, "seed": 3, "drain_s": drain_s},
         workload__subscribers=2,
         workload__arrivals={"kind": "constant", "rate_per_s": 15.0},
-        subscriber={"service_time_s": {"kind": "fixed", "value": 0.1},
-                    "concurrency": 1},
+        subscriber={
+            "service_time_s": {"kind": "fixed", "value": 0.1},
+            "concurrency": 1,
+        },
     )
 
 

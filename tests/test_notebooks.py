@@ -21,7 +21,9 @@ def test_notebook_runs_without_error(path, tmp_path):
         f"{path.name} is stored with outputs; clear them"
     )
     client = nbclient.NotebookClient(
-        notebook, timeout=300, kernel_name="python3",
+        notebook,
+        timeout=300,
+        kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()

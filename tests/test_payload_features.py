@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from sim.model import simulate
-from sim.model.envelope_bytes import ESCAPE_GROWTH, KINDS, fixed_overhead_bytes, wire_bytes
+from sim.model.envelope_bytes import (
+    ESCAPE_GROWTH,
+    KINDS,
+    fixed_overhead_bytes,
+    wire_bytes,
+)
 from sim.run import run
 
 
@@ -35,14 +40,28 @@ def test_every_envelope_costs_more_than_the_bare_payload():
 
 
 def test_envelope_bytes_reach_the_links(scenario):
-    bare = scenario(strategies=[{"name": "b", "kind": "broker", "push_concurrency": 2,
-                                 "timeout_s": 10.0}])
-    wrapped = scenario(strategies=[{"name": "b", "kind": "broker", "push_concurrency": 2,
-                                    "timeout_s": 10.0, "envelope": "pubsub"}])
+    bare = scenario(
+        strategies=[
+            {"name": "b", "kind": "broker", "push_concurrency": 2, "timeout_s": 10.0}
+        ]
+    )
+    wrapped = scenario(
+        strategies=[
+            {
+                "name": "b",
+                "kind": "broker",
+                "push_concurrency": 2,
+                "timeout_s": 10.0,
+                "envelope": "pubsub",
+            }
+        ]
+    )
     a, b = run(bare, "b").metrics, run(wrapped, "b").metrics
     pushes = a["events_published"] * 3
     growth = fixed_overhead_bytes("pubsub") + 4 * np.ceil(1000 / 3) - 1000
-    assert b["bytes_broker_subscribers"] - a["bytes_broker_subscribers"] == pushes * growth
+    assert (
+        b["bytes_broker_subscribers"] - a["bytes_broker_subscribers"] == pushes * growth
+    )
 
 
 def test_filtering_brokers_push_only_what_is_wanted(scenario):
@@ -62,8 +81,11 @@ def test_filtering_brokers_push_only_what_is_wanted(scenario):
 
 def test_filtering_pollers_fetch_everything_and_discard(scenario):
     every = scenario(simulation={"duration_s": 2000.0, "seed": 3})
-    some = scenario(simulation={"duration_s": 2000.0, "seed": 3},
-                    workload__event_types=10, workload__wanted_fraction=0.3)
+    some = scenario(
+        simulation={"duration_s": 2000.0, "seed": 3},
+        workload__event_types=10,
+        workload__wanted_fraction=0.3,
+    )
     a, b = run(every, "poll").metrics, run(some, "poll").metrics
     # same polls and bytes: the filter costs a poller nothing and saves nothing
     assert a["bytes_total"] == b["bytes_total"] and a["polls"] == b["polls"]
@@ -76,9 +98,13 @@ def test_a_shared_queue_cannot_filter(scenario):
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="share one queue"):
-        scenario(workload__event_types=4, workload__wanted_fraction=0.5,
-                 strategies=[{"name": "q", "kind": "long_poll", "wait_s": 20.0,
-                              "shared_queue": True}])
+        scenario(
+            workload__event_types=4,
+            workload__wanted_fraction=0.5,
+            strategies=[
+                {"name": "q", "kind": "long_poll", "wait_s": 20.0, "shared_queue": True}
+            ],
+        )
 
 
 def test_claim_check_moves_large_payloads_through_storage(scenario):
@@ -108,8 +134,10 @@ def test_small_payloads_skip_the_claim_check(scenario):
 def test_sidecars_add_latency_and_cpu_per_proxy(scenario):
     s = scenario(
         workload__arrivals={"kind": "constant", "rate_per_s": 0.1},
-        sidecar={"latency_s": {"kind": "fixed", "value": 0.001},
-                 "cpu_s_per_request": 1e-4},
+        sidecar={
+            "latency_s": {"kind": "fixed", "value": 0.001},
+            "cpu_s_per_request": 1e-4,
+        },
     )
     # direct calls pass two proxies, a broker's legs one each
     np.testing.assert_allclose(simulate(s, "fanout", 0).latency_s, 0.012, atol=1e-9)
@@ -123,13 +151,25 @@ def test_a_sidecar_that_owns_retries_spares_the_sender(scenario):
     def publisher_cpu(owns):
         s = scenario(
             workload__subscribers=1,
-            subscriber={"service_time_s": {"kind": "fixed", "value": 0.0},
-                        "concurrency": 1, "faults": {"error_5xx_probability": 0.5}},
-            sidecar={"latency_s": {"kind": "fixed", "value": 0.0},
-                     "cpu_s_per_request": 0.0, "owns_retries": owns},
-            strategies=[{"name": "f", "kind": "fanout", "concurrency": 4,
-                         "timeout_s": 5.0,
-                         "retry": {"kind": "fixed", "delay_s": 1.0, "max_attempts": 50}}],
+            subscriber={
+                "service_time_s": {"kind": "fixed", "value": 0.0},
+                "concurrency": 1,
+                "faults": {"error_5xx_probability": 0.5},
+            },
+            sidecar={
+                "latency_s": {"kind": "fixed", "value": 0.0},
+                "cpu_s_per_request": 0.0,
+                "owns_retries": owns,
+            },
+            strategies=[
+                {
+                    "name": "f",
+                    "kind": "fanout",
+                    "concurrency": 4,
+                    "timeout_s": 5.0,
+                    "retry": {"kind": "fixed", "delay_s": 1.0, "max_attempts": 50},
+                }
+            ],
         )
         return run(s, "f").metrics
 

@@ -36,8 +36,13 @@ def test_the_metrics_row_has_every_column_monthly_cost_needs():
 
 
 def test_sns_bills_publishes_and_delivery_attempts():
-    run = row(kind="broker", events_published=1000, deliveries=10_000,
-              requests_total=11_000, bytes_publisher_broker=1.35e6)
+    run = row(
+        kind="broker",
+        events_published=1000,
+        deliveries=10_000,
+        requests_total=11_000,
+        bytes_publisher_broker=1.35e6,
+    )
 
     cost = monthly_cost(run, preset("aws_sns"), HOUR)
 
@@ -49,8 +54,14 @@ def test_sns_bills_publishes_and_delivery_attempts():
 
 
 def test_retries_and_dead_letters_are_billed_attempts():
-    run = row(kind="broker", events_published=100, deliveries=900, retries=150,
-              dead_lettered=100, bytes_publisher_broker=1e5)
+    run = row(
+        kind="broker",
+        events_published=100,
+        deliveries=900,
+        retries=150,
+        dead_lettered=100,
+        bytes_publisher_broker=1e5,
+    )
 
     cost = monthly_cost(run, preset("aws_sns"), HOUR)
 
@@ -60,9 +71,15 @@ def test_retries_and_dead_letters_are_billed_attempts():
 
 
 def test_measured_requests_per_link_replace_the_inferred_ones():
-    run = row(kind="broker", events_published=100, deliveries=900, retries=150,
-              bytes_publisher_broker=1e5, requests_publisher_broker=120,
-              requests_broker_subscribers=1000)
+    run = row(
+        kind="broker",
+        events_published=100,
+        deliveries=900,
+        retries=150,
+        bytes_publisher_broker=1e5,
+        requests_publisher_broker=120,
+        requests_broker_subscribers=1000,
+    )
 
     cost = monthly_cost(run, preset("aws_sns"), HOUR)
 
@@ -71,9 +88,14 @@ def test_measured_requests_per_link_replace_the_inferred_ones():
 
 
 def test_sqs_bills_every_poll_send_and_delete_and_egress():
-    run = row(kind="long_poll", polls=2000, requests_total=2000,
-              events_published=100, deliveries=1000,
-              bytes_publisher_subscribers=1e6)
+    run = row(
+        kind="long_poll",
+        polls=2000,
+        requests_total=2000,
+        events_published=100,
+        deliveries=1000,
+        bytes_publisher_subscribers=1e6,
+    )
 
     cost = monthly_cost(run, preset("aws_sqs"), HOUR)
 
@@ -89,10 +111,14 @@ def test_sqs_counts_each_started_64_kib_chunk_as_a_request():
     assert billed_requests(sizes, 65_536) == 1 + 1 + 1 + 2 + 4
 
     # ten 256 KiB answers: 40 billed requests, not 10
-    run = row(kind="short_poll", polls=10, requests_total=10,
-              requests_publisher_subscribers=10,
-              payload_bytes_publisher_subscribers=10 * 256 * 1024,
-              bytes_publisher_subscribers=10 * (256 * 1024 + 600))
+    run = row(
+        kind="short_poll",
+        polls=10,
+        requests_total=10,
+        requests_publisher_subscribers=10,
+        payload_bytes_publisher_subscribers=10 * 256 * 1024,
+        bytes_publisher_subscribers=10 * (256 * 1024 + 600),
+    )
 
     cost = monthly_cost(run, preset("aws_sqs", billed_links=()), HOUR)
 
@@ -102,8 +128,12 @@ def test_sqs_counts_each_started_64_kib_chunk_as_a_request():
 
 
 def test_small_sqs_requests_are_one_request_each():
-    run = row(kind="short_poll", polls=3600, requests_total=3600,
-              bytes_publisher_subscribers=3600 * 600.0)
+    run = row(
+        kind="short_poll",
+        polls=3600,
+        requests_total=3600,
+        bytes_publisher_subscribers=3600 * 600.0,
+    )
 
     cost = monthly_cost(run, preset("aws_sqs", billed_links=()), HOUR)
 
@@ -115,9 +145,13 @@ def test_small_sqs_requests_are_one_request_each():
 def test_pubsub_bills_throughput_with_a_1000_byte_minimum_per_request():
     assert billable_bytes([10, 999, 1000, 5000], 1000) == 1000 + 1000 + 1000 + 5000
 
-    run = row(kind="broker", events_published=1000, deliveries=3000,
-              bytes_publisher_broker=1000 * 500.0,
-              bytes_broker_subscribers=3000 * 2000.0)
+    run = row(
+        kind="broker",
+        events_published=1000,
+        deliveries=3000,
+        bytes_publisher_broker=1000 * 500.0,
+        bytes_broker_subscribers=3000 * 2000.0,
+    )
 
     cost = monthly_cost(run, preset("gcp_pubsub"), HOUR)
 
@@ -132,8 +166,13 @@ def test_cpu_seconds_become_vcpu_hours():
 
     busy = monthly_cost(run, preset("compute_vcpu"), HOUR)
     half = monthly_cost(run, preset("compute_vcpu", cpu_utilisation=0.5), HOUR)
-    own = monthly_cost(run, Prices(name="mine", source="a quote", as_of="2026-12-01",
-                                   usd_per_vcpu_hour=0.05), HOUR)
+    own = monthly_cost(
+        run,
+        Prices(
+            name="mine", source="a quote", as_of="2026-12-01", usd_per_vcpu_hour=0.05
+        ),
+        HOUR,
+    )
 
     # 126 s an hour x 720 = 25.2 vCPU-hours at $0.0408
     assert busy["cost_usd_per_month_compute"] == pytest.approx(25.2 * 0.0408)
@@ -143,8 +182,12 @@ def test_cpu_seconds_become_vcpu_hours():
 
 
 def test_costs_scale_to_a_30_day_month():
-    run = row(kind="broker", events_published=1000, deliveries=1000,
-              bytes_publisher_broker=1e5)
+    run = row(
+        kind="broker",
+        events_published=1000,
+        deliveries=1000,
+        bytes_publisher_broker=1e5,
+    )
 
     hour = monthly_cost(run, preset("aws_sns"), HOUR)["cost_usd_per_month"]
     two_hours = monthly_cost(run, preset("aws_sns"), 2 * HOUR)["cost_usd_per_month"]
@@ -154,31 +197,52 @@ def test_costs_scale_to_a_30_day_month():
 
 
 def test_a_provider_charges_only_the_strategies_it_carries():
-    polling = row(kind="long_poll", polls=500, requests_total=500,
-                  events_published=10, deliveries=100,
-                  bytes_publisher_subscribers=1e5, cpu_s_publisher=1.0)
-    fanout = row(events_published=10, deliveries=100, requests_total=100,
-                 bytes_publisher_subscribers=1e5)  # no kind: inferred, not polling
+    polling = row(
+        kind="long_poll",
+        polls=500,
+        requests_total=500,
+        events_published=10,
+        deliveries=100,
+        bytes_publisher_subscribers=1e5,
+        cpu_s_publisher=1.0,
+    )
+    fanout = row(
+        events_published=10,
+        deliveries=100,
+        requests_total=100,
+        bytes_publisher_subscribers=1e5,
+    )  # no kind: inferred, not polling
 
     with_cpu = preset("aws_sns", usd_per_vcpu_hour=0.04)
     assert monthly_cost(polling, with_cpu, HOUR)["cost_usd_per_month"] == (
         pytest.approx(720 / 3600 * 0.04)
     )
-    assert monthly_cost(fanout, preset("aws_sqs", billed_links=()), HOUR)[
-        "cost_usd_per_month"] == 0.0
+    assert (
+        monthly_cost(fanout, preset("aws_sqs", billed_links=()), HOUR)[
+            "cost_usd_per_month"
+        ]
+        == 0.0
+    )
 
 
 def test_an_unknown_price_makes_the_cost_nan_only_where_it_is_needed():
-    broker = row(kind="broker", events_published=10, deliveries=10,
-                 bytes_publisher_broker=1e4)
+    broker = row(
+        kind="broker", events_published=10, deliveries=10, bytes_publisher_broker=1e4
+    )
     polling = row(kind="short_poll", polls=10, requests_total=10)
 
-    assert math.isnan(monthly_cost(broker, preset("azure_event_grid"), HOUR)[
-        "cost_usd_per_month"])
-    assert monthly_cost(polling, preset("azure_event_grid"), HOUR)[
-        "cost_usd_per_month"] == 0.0
-    given = preset("azure_event_grid", usd_per_million_publishes=1.0,
-                   usd_per_million_deliveries=1.0)
+    assert math.isnan(
+        monthly_cost(broker, preset("azure_event_grid"), HOUR)["cost_usd_per_month"]
+    )
+    assert (
+        monthly_cost(polling, preset("azure_event_grid"), HOUR)["cost_usd_per_month"]
+        == 0.0
+    )
+    given = preset(
+        "azure_event_grid",
+        usd_per_million_publishes=1.0,
+        usd_per_million_deliveries=1.0,
+    )
     assert monthly_cost(broker, given, HOUR)["cost_usd_per_month"] == pytest.approx(
         20 * 720 / 1e6
     )
@@ -194,8 +258,9 @@ def test_every_preset_cites_a_source_and_the_date_it_was_read(name):
 
 
 def test_fields_given_with_a_preset_win():
-    prices = Prices.model_validate({"preset": "aws_sns",
-                                    "usd_per_million_publishes": 0.3})
+    prices = Prices.model_validate(
+        {"preset": "aws_sns", "usd_per_million_publishes": 0.3}
+    )
 
     assert prices.usd_per_million_publishes == 0.3
     assert prices.usd_per_million_deliveries == 0.60
@@ -215,15 +280,19 @@ def test_fields_given_with_a_preset_win():
 )
 def test_bad_price_tables_are_rejected(fields, message):
     with pytest.raises(ValidationError, match=re.escape(message)):
-        Prices.model_validate({"name": "x", "source": "y", "as_of": "2026-12-04",
-                               **fields})
+        Prices.model_validate(
+            {"name": "x", "source": "y", "as_of": "2026-12-04", **fields}
+        )
 
 
 def test_an_unknown_preset_names_the_presets():
-    with pytest.raises(ValueError, match=re.escape(
-        "no price preset 'sns'; presets: aws_sns, aws_sqs, azure_event_grid, "
-        "gcp_pubsub, compute_vcpu"
-    )):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "no price preset 'sns'; presets: aws_sns, aws_sqs, azure_event_grid, "
+            "gcp_pubsub, compute_vcpu"
+        ),
+    ):
         preset("sns")
 
 
@@ -233,8 +302,11 @@ def test_an_unknown_preset_names_the_presets():
         (0.0, {}, "window_s must be a finite number > 0, got 0.0"),
         (math.inf, {}, "window_s must be a finite number > 0, got inf"),
         (HOUR, {"polls": -1}, "metric 'polls' must be >= 0, got -1"),
-        (HOUR, {"deliveries": "many"}, "metric 'deliveries' must be a number, "
-         "got 'many'"),
+        (
+            HOUR,
+            {"deliveries": "many"},
+            "metric 'deliveries' must be a number, got 'many'",
+        ),
     ],
 )
 def test_bad_inputs_to_monthly_cost_are_rejected(window_s, changes, message):
@@ -246,7 +318,8 @@ def test_a_row_without_a_needed_metric_names_it():
     incomplete = row()
     del incomplete["polls"], incomplete["retries"]
 
-    with pytest.raises(ValueError, match=re.escape(
-        "metrics row has no 'polls', 'retries'; monthly_cost needs "
-    )):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("metrics row has no 'polls', 'retries'; monthly_cost needs "),
+    ):
         monthly_cost(incomplete, preset("aws_sns"), HOUR)

@@ -10,8 +10,11 @@ def queue(scenario, subscriber=None, **strategy):
         simulation={"duration_s": 3000.0, "seed": 13, "replications": 1},
         workload__subscribers=2,
         workload__arrivals={"kind": "poisson", "rate_per_s": 0.5},
-        subscriber={"service_time_s": {"kind": "fixed", "value": 0.05},
-                    "concurrency": 2, **(subscriber or {})},
+        subscriber={
+            "service_time_s": {"kind": "fixed", "value": 0.05},
+            "concurrency": 2,
+            **(subscriber or {}),
+        },
         strategies=[{"name": "q", "kind": "long_poll", "wait_s": 20.0, **strategy}],
     )
 
@@ -37,8 +40,17 @@ def test_acknowledging_a_batch_costs_one_request_per_answer_with_events(scenario
 
 def test_handling_longer_than_the_visibility_timeout_delivers_twice(scenario):
     slow = {"service_time_s": {"kind": "fixed", "value": 40.0}, "concurrency": 50}
-    m = run(queue(scenario, slow, ack="per_event", visibility_timeout_s=30.0,
-                  max_batch=50, prefetch=100), "q").metrics
+    m = run(
+        queue(
+            scenario,
+            slow,
+            ack="per_event",
+            visibility_timeout_s=30.0,
+            max_batch=50,
+            prefetch=100,
+        ),
+        "q",
+    ).metrics
     # every event is still being handled when it becomes visible again at
     # 30 s, so each is handed out and handled a second time
     assert m["redeliveries"] == m["deliveries"]
@@ -51,7 +63,9 @@ def test_handling_longer_than_the_visibility_timeout_delivers_twice(scenario):
 
 def test_lost_acknowledgements_redeliver_and_an_idempotent_consumer_skips(scenario):
     lossy = {"faults": {"ack_loss_probability": 0.2}, "idempotent": True}
-    m = run(queue(scenario, lossy, ack="per_event", visibility_timeout_s=30.0), "q").metrics
+    m = run(
+        queue(scenario, lossy, ack="per_event", visibility_timeout_s=30.0), "q"
+    ).metrics
     assert m["redeliveries"] > 0
     # each redelivered event is a duplicate to its subscriber, answered from
     # the record; a lost acknowledgement of the duplicate redelivers it again
@@ -61,7 +75,9 @@ def test_lost_acknowledgements_redeliver_and_an_idempotent_consumer_skips(scenar
 
 def test_failed_handling_is_not_acknowledged_and_comes_back(scenario):
     failing = {"faults": {"error_5xx_probability": 0.3}}
-    m = run(queue(scenario, failing, ack="per_batch", visibility_timeout_s=10.0), "q").metrics
+    m = run(
+        queue(scenario, failing, ack="per_batch", visibility_timeout_s=10.0), "q"
+    ).metrics
     assert m["redeliveries"] > 0
     assert m["undelivered"] == 0
     assert m["latency_max_s"] > 10.0
@@ -77,9 +93,11 @@ def test_a_visibility_timeout_needs_acknowledgements(scenario):
 def test_sqs_and_service_bus_presets_acknowledge_and_hide():
     from sim.scenario import LongPoll
 
-    sqs = LongPoll.model_validate({"name": "s", "kind": "long_poll",
-                                   "preset": "sqs_long_poll"})
+    sqs = LongPoll.model_validate(
+        {"name": "s", "kind": "long_poll", "preset": "sqs_long_poll"}
+    )
     assert (sqs.ack, sqs.visibility_timeout_s, sqs.wait_s) == ("per_batch", 30.0, 20.0)
-    bus = LongPoll.model_validate({"name": "b", "kind": "long_poll",
-                                   "preset": "service_bus"})
+    bus = LongPoll.model_validate(
+        {"name": "b", "kind": "long_poll", "preset": "service_bus"}
+    )
     assert (bus.ack, bus.visibility_timeout_s) == ("per_event", 60.0)

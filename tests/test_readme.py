@@ -10,7 +10,7 @@ README = Path(__file__).parent.parent / "README.md"
 
 def test_the_readme_scenario_example_loads(tmp_path):
     text = README.read_text()
-    section = text[text.index("## Scenarios"):]
+    section = text[text.index("## Scenarios") :]
     example = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
     path = tmp_path / "orders.toml"
     path.write_text(example)
@@ -18,5 +18,9 @@ def test_the_readme_scenario_example_loads(tmp_path):
     assert sweep.name == "orders-rates"
     assert len(sweep.points) == 4 * 3
     assert {s.kind for s in sweep.base.strategies} == {
-        "short_poll", "long_poll", "fanout", "broker", "request_reply"
+        "short_poll",
+        "long_poll",
+        "fanout",
+        "broker",
+        "request_reply",
     }

@@ -10,11 +10,21 @@ from sim.run import run
 def rpc(scenario, transport, **fields):
     return scenario(
         workload__arrivals={"kind": "constant", "rate_per_s": 0.1},
-        subscriber={"service_time_s": {"kind": "fixed", "value": 0.05},
-                    "concurrency": 2, **fields.pop("subscriber", {})},
-        strategies=[{"name": "r", "kind": "request_reply", "transport": transport,
-                     "concurrency": 4, "reply_bytes": 300,
-                     **{"timeout_s": 5.0, **fields}}],
+        subscriber={
+            "service_time_s": {"kind": "fixed", "value": 0.05},
+            "concurrency": 2,
+            **fields.pop("subscriber", {}),
+        },
+        strategies=[
+            {
+                "name": "r",
+                "kind": "request_reply",
+                "transport": transport,
+                "concurrency": 4,
+                "reply_bytes": 300,
+                **{"timeout_s": 5.0, **fields},
+            }
+        ],
     )
 
 
@@ -43,9 +53,15 @@ def test_messaging_goes_through_the_broker_both_ways(scenario):
 
 
 def test_requests_go_round_robin_to_the_instances(scenario):
-    s = rpc(scenario, "http", timeout_s=60.0,
-            subscriber={"concurrency": 1,
-                        "service_time_s": {"kind": "fixed", "value": 25.0}})
+    s = rpc(
+        scenario,
+        "http",
+        timeout_s=60.0,
+        subscriber={
+            "concurrency": 1,
+            "service_time_s": {"kind": "fixed", "value": 25.0},
+        },
+    )
     # one worker per instance, 25 s per request, a request every 10 s: three
     # instances in turn keep up (each gets one every 30 s)
     m = run(s, "r").metrics
@@ -54,8 +70,12 @@ def test_requests_go_round_robin_to_the_instances(scenario):
 
 
 def test_failed_requests_are_retried_under_the_policy(scenario):
-    s = rpc(scenario, "http", subscriber={"faults": {"error_5xx_probability": 0.3}},
-            retry={"kind": "fixed", "delay_s": 1.0, "max_attempts": 20})
+    s = rpc(
+        scenario,
+        "http",
+        subscriber={"faults": {"error_5xx_probability": 0.3}},
+        retry={"kind": "fixed", "delay_s": 1.0, "max_attempts": 20},
+    )
     m = run(s, "r").metrics
     assert m["http_5xx"] > 0 and m["retries"] == m["http_5xx"]
     assert m["undelivered"] == 0
@@ -68,8 +88,12 @@ def test_other_strategies_have_no_round_trip(scenario):
 
 
 def test_a_caller_that_gives_up_gets_no_reply(scenario):
-    s = rpc(scenario, "http", timeout_s=1.0,
-            subscriber={"service_time_s": {"kind": "fixed", "value": 3.0}})
+    s = rpc(
+        scenario,
+        "http",
+        timeout_s=1.0,
+        subscriber={"service_time_s": {"kind": "fixed", "value": 3.0}},
+    )
     m = run(s, "r").metrics
     # the instance still handles each request; the caller has stopped waiting
     assert m["timeouts"] == m["events_published"] == m["deliveries"]

@@ -9,7 +9,9 @@ import pytest
 from sim.errors import ScenarioError
 from sim.scenario import bundled_names, load_scenario, load_sweep
 
-DEFAULT = (Path(__file__).parent.parent / "sim" / "scenarios" / "default.toml").read_text()
+DEFAULT = (
+    Path(__file__).parent.parent / "sim" / "scenarios" / "default.toml"
+).read_text()
 
 
 def write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
@@ -30,7 +32,10 @@ def test_bundled_default_sweep_loads_with_five_points_over_four_decades():
     assert len(sweep.scenarios) == len(rates)
     assert [s.workload.arrivals.rate_per_s for s in sweep.scenarios] == rates
     assert {s.kind for s in sweep.base.strategies} == {
-        "short_poll", "long_poll", "fanout", "broker"
+        "short_poll",
+        "long_poll",
+        "fanout",
+        "broker",
     }
     assert "default" in bundled_names()
 
@@ -108,7 +113,9 @@ CASES = [
     ),
     (
         "sweep axis naming no strategy",
-        edited('"workload.arrivals.rate_per_s" = [', '"strategies.poll.interval_s" = ['),
+        edited(
+            '"workload.arrivals.rate_per_s" = [', '"strategies.poll.interval_s" = ['
+        ),
         r"sweep\.axes\.'strategies\.poll\.interval_s': no strategy named 'poll'",
     ),
     (
@@ -125,14 +132,20 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("text,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    "text,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_bad_sweep_file_names_file_field_value_and_expectation(tmp_path, text, message):
     path = tmp_path / "nope.toml" if text is None else write(tmp_path, text)
-    with pytest.raises(ScenarioError, match="(?s)" + re.escape(str(path)) + ".*" + message):
+    with pytest.raises(
+        ScenarioError, match="(?s)" + re.escape(str(path)) + ".*" + message
+    ):
         load_sweep(path)
 
 
-@pytest.mark.parametrize("text,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    "text,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_cli_reports_bad_input_with_status_2_and_writes_nothing(
     tmp_path, python, text, message
 ):
@@ -140,7 +153,8 @@ def test_cli_reports_bad_input_with_status_2_and_writes_nothing(
     out = tmp_path / "out"
     done = subprocess.run(
         [python, "-m", "sim", "sweep", str(path), "--out", str(out), "--jobs", "1"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
@@ -167,7 +181,8 @@ def test_strict_types_reject_strings_and_booleans_for_numbers(tmp_path):
 def test_unknown_strategy_on_the_command_line(python):
     done = subprocess.run(
         [python, "-m", "sim", "run", "default", "--strategy", "brokr"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
     assert "no strategy named 'brokr' (did you mean 'broker'?)" in done.stderr
@@ -180,11 +195,16 @@ def test_a_folder_is_not_a_scenario(tmp_path):
 
 
 def test_overrides_replace_fields_and_reject_unknown_paths():
-    sweep = load_sweep("default", overrides={"simulation.replications": 2,
-                                             "strategies.broker.timeout_s": 3.0})
+    sweep = load_sweep(
+        "default",
+        overrides={"simulation.replications": 2, "strategies.broker.timeout_s": 3.0},
+    )
     assert sweep.base.simulation.replications == 2
     assert sweep.base.strategy("broker").timeout_s == 3.0
-    with pytest.raises(ScenarioError, match=r"override 'simulation\.replicatons': "
-                       r"names no field: simulation has no 'replicatons' "
-                       r"\(did you mean 'replications'\?\)"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"override 'simulation\.replicatons': "
+        r"names no field: simulation has no 'replicatons' "
+        r"\(did you mean 'replications'\?\)",
+    ):
         load_scenario("default", overrides={"simulation.replicatons": 2})

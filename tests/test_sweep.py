@@ -70,15 +70,34 @@ def sweep_file(tmp_path):
 def test_sweep_writes_runs_summary_manifest_and_charts(sweep_file, tmp_path, python):
     out = tmp_path / "out"
     done = subprocess.run(
-        [python, "-m", "sim", "sweep", str(sweep_file), "--out", str(out), "--jobs", "2"],
-        capture_output=True, text=True,
+        [
+            python,
+            "-m",
+            "sim",
+            "sweep",
+            str(sweep_file),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
 
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == 3 * 2 * 4 * 3
-    for column in ["point", "workload.arrivals.rate_per_s", "strategies.poll.interval_s",
-                   "strategy", "kind", "replication", "seed", *METRIC_NAMES]:
+    for column in [
+        "point",
+        "workload.arrivals.rate_per_s",
+        "strategies.poll.interval_s",
+        "strategy",
+        "kind",
+        "replication",
+        "seed",
+        *METRIC_NAMES,
+    ]:
         assert column in runs.columns
     assert runs.groupby("point").size().eq(12).all()
 
@@ -102,8 +121,13 @@ def test_sweep_writes_runs_summary_manifest_and_charts(sweep_file, tmp_path, pyt
 
     charts = sorted(p.name for p in (out / "charts").iterdir())
     assert charts == sorted(
-        ["latency.png", "cpu_per_event.png", "bytes_per_event.png",
-         "requests_per_event.png", "empty_poll_fraction.png"]
+        [
+            "latency.png",
+            "cpu_per_event.png",
+            "bytes_per_event.png",
+            "requests_per_event.png",
+            "empty_poll_fraction.png",
+        ]
     )
     assert all((out / "charts" / c).read_bytes()[:4] == b"\x89PNG" for c in charts)
     assert not list(out.glob(".*.tmp")) and not list(out.glob("charts/.*.tmp"))
@@ -119,8 +143,19 @@ def test_process_pool_gives_the_same_rows_as_one_process(sweep_file):
 def test_charts_command_redraws_from_a_results_folder(sweep_file, tmp_path, python):
     out = tmp_path / "out"
     subprocess.run(
-        [python, "-m", "sim", "sweep", str(sweep_file), "--out", str(out), "--jobs", "1"],
-        check=True, capture_output=True,
+        [
+            python,
+            "-m",
+            "sim",
+            "sweep",
+            str(sweep_file),
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+        ],
+        check=True,
+        capture_output=True,
     )
     for chart in (out / "charts").iterdir():
         chart.unlink()
@@ -143,8 +178,13 @@ def test_charts_of_a_folder_without_results_is_a_clear_error(tmp_path, python):
 def test_summary_interval_is_students_t_over_replications():
     values = [1.0, 2.0, 4.0]
     runs = pd.DataFrame(
-        {"point": 0, "strategy": "s", "kind": "fanout", "replication": range(3),
-         **{m: values for m in METRIC_NAMES}}
+        {
+            "point": 0,
+            "strategy": "s",
+            "kind": "fanout",
+            "replication": range(3),
+            **{m: values for m in METRIC_NAMES},
+        }
     )
     row = summarise(runs, []).query("metric == 'latency_p50_s'").iloc[0]
     half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
@@ -156,8 +196,13 @@ def test_summary_interval_is_students_t_over_replications():
 
 def test_summary_counts_only_replications_where_a_metric_is_defined():
     runs = pd.DataFrame(
-        {"point": 0, "strategy": "s", "kind": "fanout", "replication": range(3),
-         **{m: [1.0, np.nan, 3.0] for m in METRIC_NAMES}}
+        {
+            "point": 0,
+            "strategy": "s",
+            "kind": "fanout",
+            "replication": range(3),
+            **{m: [1.0, np.nan, 3.0] for m in METRIC_NAMES},
+        }
     )
     row = summarise(runs, []).query("metric == 'latency_p50_s'").iloc[0]
     assert row["n"] == 2 and row["mean"] == 2.0
@@ -166,10 +211,16 @@ def test_summary_counts_only_replications_where_a_metric_is_defined():
 def test_per_event_metrics_pool_totals_across_replications():
     cpu, events = np.array([3.0, 1.0, 8.0]), np.array([1.0, 1.0, 6.0])
     runs = pd.DataFrame(
-        {"point": 0, "strategy": "s", "kind": "fanout", "replication": range(3),
-         **{m: 1.0 for m in METRIC_NAMES},
-         "cpu_s_total": cpu, "events_published": events,
-         "cpu_s_per_event": cpu / events}
+        {
+            "point": 0,
+            "strategy": "s",
+            "kind": "fanout",
+            "replication": range(3),
+            **{m: 1.0 for m in METRIC_NAMES},
+            "cpu_s_total": cpu,
+            "events_published": events,
+            "cpu_s_per_event": cpu / events,
+        }
     )
     row = summarise(runs, []).query("metric == 'cpu_s_per_event'").iloc[0]
     # total over total (12 / 8), not the mean of 3, 1 and 1.33
@@ -182,9 +233,20 @@ def test_per_event_metrics_pool_totals_across_replications():
 
 def test_run_json_prints_one_object_per_strategy(python):
     done = subprocess.run(
-        [python, "-m", "sim", "run", "default", "--strategy", "fanout", "--json",
-         "--seed", "3"],
-        capture_output=True, text=True,
+        [
+            python,
+            "-m",
+            "sim",
+            "run",
+            "default",
+            "--strategy",
+            "fanout",
+            "--json",
+            "--seed",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     (row,) = [json.loads(line) for line in done.stdout.splitlines()]
@@ -193,7 +255,9 @@ def test_run_json_prints_one_object_per_strategy(python):
     assert row["deliveries"] == row["events_published"] * 10
 
 
-def test_a_results_folder_being_rewritten_has_no_manifest_until_done(sweep_file, tmp_path):
+def test_a_results_folder_being_rewritten_has_no_manifest_until_done(
+    sweep_file, tmp_path
+):
     from sim.sweep import run_sweep, write_results
 
     sweep = load_sweep(sweep_file, overrides={"simulation.replications": 1})
@@ -219,8 +283,9 @@ def test_a_results_folder_being_rewritten_has_no_manifest_until_done(sweep_file,
     ],
     ids=["missing column", "no rows", "repeated run"],
 )
-def test_damaged_results_are_refused_by_name(sweep_file, tmp_path, python, damage,
-                                             message):
+def test_damaged_results_are_refused_by_name(
+    sweep_file, tmp_path, python, damage, message
+):
     from sim.sweep import run_sweep, write_results
 
     sweep = load_sweep(sweep_file, overrides={"simulation.replications": 1})
@@ -241,7 +306,8 @@ def test_an_unwritable_out_folder_is_refused_before_any_run(tmp_path, python):
     blocker.write_text("")
     done = subprocess.run(
         [python, "-m", "sim", "sweep", "default", "--out", str(blocker / "x")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
     assert "cannot write results here" in done.stderr or "not a folder" in done.stderr

@@ -198,35 +198,61 @@ def test_scheduled_delays_repeat_the_last_and_randomisation_keeps_the_mean():
 @pytest.mark.parametrize(
     "call,message",
     [
-        (lambda: theory.mm1_wait_s(1.0, 1.0),
-         r"utilisation rate_per_s / \(servers \* service_rate_per_s\) = 1 must be "
-         r"below 1 for a steady state \(rate_per_s=1.0, service_rate_per_s=1.0, "
-         r"servers=1\)"),
-        (lambda: theory.mmc_wait_s(5.0, 1.0, 4),
-         r"= 1.25 must be below 1 .*servers=4\)"),
+        (
+            lambda: theory.mm1_wait_s(1.0, 1.0),
+            r"utilisation rate_per_s / \(servers \* service_rate_per_s\) = 1 must be "
+            r"below 1 for a steady state \(rate_per_s=1.0, service_rate_per_s=1.0, "
+            r"servers=1\)",
+        ),
+        (
+            lambda: theory.mmc_wait_s(5.0, 1.0, 4),
+            r"= 1.25 must be below 1 .*servers=4\)",
+        ),
         (lambda: theory.md1_wait_s(2.0, 0.5), r"= 1 must be below 1"),
-        (lambda: theory.erlang_c(3, 3.0),
-         r"offered_load must be in \(0, servers\) = \(0, 3\) for a steady state, "
-         r"got 3.0"),
+        (
+            lambda: theory.erlang_c(3, 3.0),
+            r"offered_load must be in \(0, servers\) = \(0, 3\) for a steady state, "
+            r"got 3.0",
+        ),
         (lambda: theory.erlang_c(0, 0.5), r"servers must be at least 1, got 0"),
-        (lambda: theory.periodic_poll_wait_quantile_s(2.0, 1.0),
-         r"q must be a fraction in \(0, 1\), got 1.0"),
-        (lambda: theory.periodic_poll_mean_wait_s(0.0),
-         r"interval_s must be > 0, got 0.0"),
-        (lambda: theory.shared_queue_mean_wait_s(1.0, 0),
-         r"consumers must be at least 1, got 0"),
-        (lambda: theory.long_poll_requests_per_event(1.0, 1.0, -0.1),
-         r"round_trip_s must be >= 0, got -0.1"),
-        (lambda: theory.backoff_ceiling_s(0.5, 10.0, 2.0, 0),
-         r"retry numbers start at 1 \(the first retry\), got 0"),
-        (lambda: theory.backoff_ceiling_s(0.5, 10.0, 0.5, 1),
-         r"multiplier must be >= 1, got 0.5"),
-        (lambda: theory.exponential_backoff_mean_delay_s(0.5, 10.0, 1, jitter="half"),
-         r"jitter must be one of none, full, equal, decorrelated; got 'half'"),
-        (lambda: theory.scheduled_mean_delay_s((), 1),
-         r"delays_s must hold at least one delay, got none"),
-        (lambda: theory.mg1_wait_s(0.5, 1.0, -1.0),
-         r"service_var_s2 must be >= 0, got -1.0"),
+        (
+            lambda: theory.periodic_poll_wait_quantile_s(2.0, 1.0),
+            r"q must be a fraction in \(0, 1\), got 1.0",
+        ),
+        (
+            lambda: theory.periodic_poll_mean_wait_s(0.0),
+            r"interval_s must be > 0, got 0.0",
+        ),
+        (
+            lambda: theory.shared_queue_mean_wait_s(1.0, 0),
+            r"consumers must be at least 1, got 0",
+        ),
+        (
+            lambda: theory.long_poll_requests_per_event(1.0, 1.0, -0.1),
+            r"round_trip_s must be >= 0, got -0.1",
+        ),
+        (
+            lambda: theory.backoff_ceiling_s(0.5, 10.0, 2.0, 0),
+            r"retry numbers start at 1 \(the first retry\), got 0",
+        ),
+        (
+            lambda: theory.backoff_ceiling_s(0.5, 10.0, 0.5, 1),
+            r"multiplier must be >= 1, got 0.5",
+        ),
+        (
+            lambda: theory.exponential_backoff_mean_delay_s(
+                0.5, 10.0, 1, jitter="half"
+            ),
+            r"jitter must be one of none, full, equal, decorrelated; got 'half'",
+        ),
+        (
+            lambda: theory.scheduled_mean_delay_s((), 1),
+            r"delays_s must hold at least one delay, got none",
+        ),
+        (
+            lambda: theory.mg1_wait_s(0.5, 1.0, -1.0),
+            r"service_var_s2 must be >= 0, got -1.0",
+        ),
     ],
 )
 def test_out_of_domain_parameters_are_rejected_naming_the_value(call, message):

@@ -88,8 +88,10 @@ def test_round_trip_interval_excludes_the_zero_delay_formula(runs):
         ("push.mm1_wait", theory.mm1_wait_s(validate.MM1_RATE_PER_S, 1.0) + 1.0),
         ("push.md1_wait", theory.mm1_wait_s(validate.MD1_RATE_PER_S, 1.0)),
         # c servers as one server c times as fast
-        ("push.mmc_wait",
-         theory.mm1_wait_s(validate.MMC_RATE_PER_S, validate.MMC_SERVERS)),
+        (
+            "push.mmc_wait",
+            theory.mm1_wait_s(validate.MMC_RATE_PER_S, validate.MMC_SERVERS),
+        ),
     ],
 )
 def test_queue_intervals_exclude_the_neighbouring_model(runs, name, wrong):
@@ -193,9 +195,7 @@ def test_command_prints_each_check_and_exits_zero_when_all_pass():
 
 
 def test_command_exits_one_when_a_check_fails(monkeypatch):
-    failing = CheckResult(
-        "made.up", "1 + 1", 2.0, 3.0, 2.9, 3.1, False, LEVEL, 10, "t"
-    )
+    failing = CheckResult("made.up", "1 + 1", 2.0, 3.0, 2.9, 3.1, False, LEVEL, 10, "t")
     monkeypatch.setattr(cli_validate, "run_checks", lambda seed, only: iter([failing]))
     result = CliRunner().invoke(cli_validate.validate, [])
     assert result.exit_code == 1

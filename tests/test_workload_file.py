@@ -75,8 +75,9 @@ def test_replay_without_size_column_leaves_sizes_to_the_scenario(tmp_path):
 
 def test_replay_speedup_offset_and_duration_shape_the_timeline(tmp_path):
     path = write(tmp_path, "log.csv", "t,b\n0,1\n10,2\n20,3\n40,4\n")
-    config = replay(path, time_unit="s", size_column="b", speedup=2.0,
-                    start_offset_s=3.0)
+    config = replay(
+        path, time_unit="s", size_column="b", speedup=2.0, start_offset_s=3.0
+    )
 
     events = config.draw(duration_s=13.0)
 
@@ -97,9 +98,12 @@ def test_replay_ignores_the_random_generator(tmp_path):
 
 @pytest.mark.parametrize(
     "unit, values",
-    [("s", "1700000000\n1700000001.5"), ("ms", "1700000000000\n1700000001500"),
-     ("us", "1700000000000000\n1700000001500000"),
-     ("ns", "1700000000000000000\n1700000001500000000")],
+    [
+        ("s", "1700000000\n1700000001.5"),
+        ("ms", "1700000000000\n1700000001500"),
+        ("us", "1700000000000000\n1700000001500000"),
+        ("ns", "1700000000000000000\n1700000001500000000"),
+    ],
 )
 def test_numeric_time_units_become_seconds(tmp_path, unit, values):
     path = write(tmp_path, f"{unit}.csv", f"t\n{values}\n")
@@ -118,7 +122,8 @@ def test_epoch_nanoseconds_keep_their_nanoseconds(tmp_path):
 
 def test_datetimes_with_offsets_are_compared_in_utc(tmp_path):
     path = write(
-        tmp_path, "log.csv",
+        tmp_path,
+        "log.csv",
         "t\n2026-01-01T10:00:01.250+02:00\n2026-01-01T08:00:00Z\n"
         "2026-01-01T03:00:03-05:00\n2026-01-01 08:00:02\n",
     )
@@ -131,23 +136,30 @@ def test_datetimes_with_offsets_are_compared_in_utc(tmp_path):
 
 def test_parquet_timestamp_columns_replay_naive_as_utc(tmp_path):
     aware = pd.to_datetime(["2026-01-01T08:00:05Z", "2026-01-01T08:00:00Z"])
-    frame = pd.DataFrame({"at": aware, "naive": aware.tz_localize(None),
-                          "size": [5, 7]})
+    frame = pd.DataFrame(
+        {"at": aware, "naive": aware.tz_localize(None), "size": [5, 7]}
+    )
     path = tmp_path / "log.parquet"
     frame.to_parquet(path)
 
     for column in ("at", "naive"):
-        events = Replay(kind="replay", file=str(path), time_column=column,
-                        size_column="size").draw(60.0)
+        events = Replay(
+            kind="replay", file=str(path), time_column=column, size_column="size"
+        ).draw(60.0)
         assert events.times.tolist() == [0.0, 5.0]
         assert events.payload_bytes.tolist() == [7, 5]
 
 
 def test_bundled_samples_replay(tmp_path):
-    csv = Replay(kind="replay", file=str(ORDERS), time_column="timestamp",
-                 size_column="bytes").draw(7 * DAY_S)
-    parquet = Replay(kind="replay", file=str(CLICKS), time_column="published_at",
-                     size_column="size_bytes").draw(14 * DAY_S)
+    csv = Replay(
+        kind="replay", file=str(ORDERS), time_column="timestamp", size_column="bytes"
+    ).draw(7 * DAY_S)
+    parquet = Replay(
+        kind="replay",
+        file=str(CLICKS),
+        time_column="published_at",
+        size_column="size_bytes",
+    ).draw(14 * DAY_S)
 
     assert len(csv) == len(pd.read_csv(ORDERS))
     assert len(parquet) == len(pd.read_parquet(CLICKS))
@@ -164,8 +176,7 @@ def test_relative_paths_resolve_against_the_scenario_folder(tmp_path):
     assert resolve_log_path("logs/a.csv", tmp_path) == tmp_path / "logs" / "a.csv"
     assert resolve_log_path(tmp_path / "x.csv", "/elsewhere") == tmp_path / "x.csv"
 
-    raw = {"kind": "replay", "file": "logs/a.csv", "time_column": "t",
-           "time_unit": "s"}
+    raw = {"kind": "replay", "file": "logs/a.csv", "time_column": "t", "time_unit": "s"}
     config = Replay.model_validate(raw, context={"base_dir": tmp_path})
     assert config.file == str(tmp_path / "logs" / "a.csv")
     assert config.draw(10.0).times.tolist() == [0.0, 2.0]
@@ -175,9 +186,9 @@ def test_relative_paths_resolve_against_the_scenario_folder(tmp_path):
 def test_validation_with_a_base_folder_reports_a_bad_log(tmp_path):
     raw = {"kind": "replay", "file": "gone.csv", "time_column": "t"}
 
-    with pytest.raises(ValidationError, match=re.escape(
-        f"{tmp_path / 'gone.csv'}: no such file"
-    )):
+    with pytest.raises(
+        ValidationError, match=re.escape(f"{tmp_path / 'gone.csv'}: no such file")
+    ):
         Replay.model_validate(raw, context={"base_dir": tmp_path})
 
 
@@ -197,30 +208,63 @@ def test_an_edited_file_is_read_again(tmp_path):
 @pytest.mark.parametrize(
     "name, text, kwargs, message",
     [
-        ("log.csv", "time,bytes\n1,2\n", {}, "no column 't' (did you mean 'time'?); "
-         "columns: time, bytes"),
-        ("log.csv", "t,bytes\n1,2\n", {"size_column": "byte"},
-         "no column 'byte' (did you mean 'bytes'?); columns: t, bytes"),
+        (
+            "log.csv",
+            "time,bytes\n1,2\n",
+            {},
+            "no column 't' (did you mean 'time'?); columns: time, bytes",
+        ),
+        (
+            "log.csv",
+            "t,bytes\n1,2\n",
+            {"size_column": "byte"},
+            "no column 'byte' (did you mean 'bytes'?); columns: t, bytes",
+        ),
         ("log.csv", "t\n", {}, "has no rows; a log needs at least one event"),
-        ("log.csv", "t,b\n1,1\n2,2\n ,3\n4,4\n,5\n", {},
-         "column 't', line 4: missing time (empty cell) (1 more such rows)"),
-        ("log.csv", "t\n1\nabc\n", {}, "column 't', line 3: cannot parse 'abc' "
-         "as a number of s"),
+        (
+            "log.csv",
+            "t,b\n1,1\n2,2\n ,3\n4,4\n,5\n",
+            {},
+            "column 't', line 4: missing time (empty cell) (1 more such rows)",
+        ),
+        (
+            "log.csv",
+            "t\n1\nabc\n",
+            {},
+            "column 't', line 3: cannot parse 'abc' as a number of s",
+        ),
         ("log.csv", "t\n1\ninf\n", {}, "column 't', line 3: time 'inf' is not finite"),
-        ("log.csv", "t,b\n1,5\n2,-3\n3,-1\n", {"size_column": "b"},
-         "column 'b', line 3: size '-3' must be a finite number of bytes >= 0 "
-         "(1 more such rows)"),
-        ("log.csv", "t,b\n1,5\n2,\n", {"size_column": "b"},
-         "column 'b', line 3: missing size (empty cell)"),
-        ("log.csv", "t,b\n1,5\n2,big\n", {"size_column": "b"},
-         "column 'b', line 3: cannot parse 'big' as a number of bytes"),
-        ("log.txt", "t\n1\n", {},
-         "unknown file type '.txt'; expected a .csv, .parquet or .pq file"),
+        (
+            "log.csv",
+            "t,b\n1,5\n2,-3\n3,-1\n",
+            {"size_column": "b"},
+            "column 'b', line 3: size '-3' must be a finite number of bytes >= 0 "
+            "(1 more such rows)",
+        ),
+        (
+            "log.csv",
+            "t,b\n1,5\n2,\n",
+            {"size_column": "b"},
+            "column 'b', line 3: missing size (empty cell)",
+        ),
+        (
+            "log.csv",
+            "t,b\n1,5\n2,big\n",
+            {"size_column": "b"},
+            "column 'b', line 3: cannot parse 'big' as a number of bytes",
+        ),
+        (
+            "log.txt",
+            "t\n1\n",
+            {},
+            "unknown file type '.txt'; expected a .csv, .parquet or .pq file",
+        ),
         ("log.parquet", "not parquet", {}, None),
     ],
 )
-def test_bad_logs_name_file_column_line_and_value(tmp_path, name, text, kwargs,
-                                                  message):
+def test_bad_logs_name_file_column_line_and_value(
+    tmp_path, name, text, kwargs, message
+):
     path = write(tmp_path, name, text)
 
     with pytest.raises(ScenarioError) as caught:
@@ -237,50 +281,63 @@ def test_blank_lines_in_a_csv_are_skipped_but_blank_times_are_not(tmp_path):
     assert read_log(path, "t", "s").offsets_s.tolist() == [0.0, 1.0]
 
     path = write(tmp_path, "log2.csv", "t,b\n1,1\n,2\n")
-    with pytest.raises(ScenarioError, match=re.escape(
-        f"{path}: column 't', line 3: missing time (empty cell)"
-    )):
+    with pytest.raises(
+        ScenarioError,
+        match=re.escape(f"{path}: column 't', line 3: missing time (empty cell)"),
+    ):
         read_log(path, "t", "s")
 
 
 def test_unparsable_datetimes_name_the_value(tmp_path):
     path = write(tmp_path, "log.csv", "t\n2026-01-01T00:00:00Z\n2026-13-01T00:00:00Z\n")
 
-    with pytest.raises(ScenarioError, match=re.escape(
-        f"{path}: column 't', line 3: cannot parse '2026-13-01T00:00:00Z' as an "
-        "ISO 8601 date and time"
-    )):
+    with pytest.raises(
+        ScenarioError,
+        match=re.escape(
+            f"{path}: column 't', line 3: cannot parse '2026-13-01T00:00:00Z' as an "
+            "ISO 8601 date and time"
+        ),
+    ):
         read_log(path, "t", "datetime")
 
 
 def test_parquet_nulls_and_wrong_units_are_reported(tmp_path):
     path = tmp_path / "log.parquet"
-    pd.DataFrame({"t": [1.0, None], "n": [1.0, 2.0],
-                  "at": pd.to_datetime(["2026-01-01"] * 2)}).to_parquet(path)
+    pd.DataFrame(
+        {"t": [1.0, None], "n": [1.0, 2.0], "at": pd.to_datetime(["2026-01-01"] * 2)}
+    ).to_parquet(path)
 
-    with pytest.raises(ScenarioError, match=re.escape(
-        f"{path}: column 't', row 2: missing time (empty cell)"
-    )):
+    with pytest.raises(
+        ScenarioError,
+        match=re.escape(f"{path}: column 't', row 2: missing time (empty cell)"),
+    ):
         read_log(path, "t", "s")
-    with pytest.raises(ScenarioError, match=re.escape(
-        f"{path}: column 'n' holds numbers, not dates and times; set time_unit to "
-        '"s", "ms", "us" or "ns"'
-    )):
+    with pytest.raises(
+        ScenarioError,
+        match=re.escape(
+            f"{path}: column 'n' holds numbers, not dates and times; set time_unit to "
+            '"s", "ms", "us" or "ns"'
+        ),
+    ):
         read_log(path, "n", "datetime")
-    with pytest.raises(ScenarioError, match=re.escape(
-        f"{path}: column 'at' holds timestamps; set time_unit to \"datetime\""
-    )):
+    with pytest.raises(
+        ScenarioError,
+        match=re.escape(
+            f"{path}: column 'at' holds timestamps; set time_unit to \"datetime\""
+        ),
+    ):
         read_log(path, "at", "s")
 
 
 def test_missing_and_folder_paths_are_reported(tmp_path):
-    with pytest.raises(ScenarioError, match=re.escape(
-        f"{tmp_path / 'no.csv'}: no such file"
-    )):
+    with pytest.raises(
+        ScenarioError, match=re.escape(f"{tmp_path / 'no.csv'}: no such file")
+    ):
         read_log(tmp_path / "no.csv", "t", "s")
-    with pytest.raises(ScenarioError, match=re.escape(
-        f"{tmp_path}: is a folder; expected a CSV or Parquet file"
-    )):
+    with pytest.raises(
+        ScenarioError,
+        match=re.escape(f"{tmp_path}: is a folder; expected a CSV or Parquet file"),
+    ):
         read_log(tmp_path, "t", "s")
 
 
@@ -327,8 +384,9 @@ def test_daily_profile_is_recovered_from_a_poisson_log(tmp_path):
     path = tmp_path / "poisson.csv"
     pd.DataFrame({"t": t + 1_700_006_400.0}).to_csv(path, index=False)  # a midnight
 
-    report = fit_rate(Fitted(kind="fitted", file=str(path), time_column="t",
-                             time_unit="s"))
+    report = fit_rate(
+        Fitted(kind="fitted", file=str(path), time_column="t", time_unit="s")
+    )
 
     # the events fitted to each hour against the true rate's integral over
     # the part of that hour the log covered
@@ -362,8 +420,13 @@ def test_sample_csv_shows_an_afternoon_peak_and_bursts():
 
 
 def test_sample_parquet_is_poisson_around_a_weekly_profile():
-    report = Fitted(kind="fitted", file=str(CLICKS), time_column="published_at",
-                    profile="weekly", bin_s=3 * 3600.0).fit()
+    report = Fitted(
+        kind="fitted",
+        file=str(CLICKS),
+        time_column="published_at",
+        profile="weekly",
+        bin_s=3 * 3600.0,
+    ).fit()
 
     weekday = report.profile.rates_per_s[:40].mean()
     weekend = report.profile.rates_per_s[40:].mean()
@@ -397,11 +460,21 @@ def test_fitted_draws_are_reproducible_for_a_seed():
 
 
 def test_piecewise_profile_repeats_the_log_span(tmp_path):
-    path = write(tmp_path, "log.csv", "t\n" + "\n".join(
-        [str(float(i)) for i in range(0, 100)] + ["100", "150", "199.5"]
-    ) + "\n")
-    config = Fitted(kind="fitted", file=str(path), time_column="t", time_unit="s",
-                    profile="piecewise", bin_s=100.0)
+    path = write(
+        tmp_path,
+        "log.csv",
+        "t\n"
+        + "\n".join([str(float(i)) for i in range(0, 100)] + ["100", "150", "199.5"])
+        + "\n",
+    )
+    config = Fitted(
+        kind="fitted",
+        file=str(path),
+        time_column="t",
+        time_unit="s",
+        profile="piecewise",
+        bin_s=100.0,
+    )
 
     report = config.fit()
 
@@ -415,19 +488,24 @@ def test_piecewise_profile_repeats_the_log_span(tmp_path):
 
 
 def test_daily_bins_must_divide_the_day():
-    with pytest.raises(ValidationError, match=re.escape(
-        "bin_s (7000.0) must divide the daily period (86400 s) into whole bins"
-    )):
+    with pytest.raises(
+        ValidationError,
+        match=re.escape(
+            "bin_s (7000.0) must divide the daily period (86400 s) into whole bins"
+        ),
+    ):
         daily(ORDERS, bin_s=7000.0)
 
 
 def test_a_log_shorter_than_the_profile_cannot_be_fitted(tmp_path):
     path = write(tmp_path, "log.csv", "t\n0\n3600\n7200\n")
 
-    with pytest.raises(ScenarioError, match=re.escape(
-        f"{path}: the log spans 2 h, which leaves 22 of the 24 bins of a daily "
-        'profile with bin_s = 3600 unobserved; give a longer log, wider bins or '
-        'profile = "piecewise"'
-    )):
-        fit_rate(Fitted(kind="fitted", file=str(path), time_column="t",
-                        time_unit="s"))
+    with pytest.raises(
+        ScenarioError,
+        match=re.escape(
+            f"{path}: the log spans 2 h, which leaves 22 of the 24 bins of a daily "
+            "profile with bin_s = 3600 unobserved; give a longer log, wider bins or "
+            'profile = "piecewise"'
+        ),
+    ):
+        fit_rate(Fitted(kind="fitted", file=str(path), time_column="t", time_unit="s"))

@@ -34,8 +34,9 @@ class Envelope:
     __slots__ = ("_raw", "_headers", "_limits", "_pointer")
     format: ClassVar[str] = "envelope"
 
-    def __init__(self, raw: Any, headers: Mapping[str, str] | None,
-                 limits: Limits, pointer: str) -> None:
+    def __init__(
+        self, raw: Any, headers: Mapping[str, str] | None, limits: Limits, pointer: str
+    ) -> None:
         self._raw = raw
         self._headers = headers
         self._limits = limits
@@ -106,28 +107,37 @@ class Envelope:
 
         data = self.data
         if data is ABSENT:
-            raise InvalidEnvelope("unwrap.no-payload", "expected a payload to "
-                                  "unwrap, got none", format=self.format,
-                                  pointer=self._pointer)
+            raise InvalidEnvelope(
+                "unwrap.no-payload",
+                "expected a payload to unwrap, got none",
+                format=self.format,
+                pointer=self._pointer,
+            )
         try:
             return parse(data.bytes(), limits=self._limits)
         except EnvelopeError as exc:
             raise InvalidEnvelope(
                 "unwrap.not-envelope",
                 f"expected the payload to be an envelope, got: {exc}",
-                format=self.format, pointer=self._pointer,
+                format=self.format,
+                pointer=self._pointer,
             ) from exc
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in ROUTING_FIELDS
-                          if getattr(self, n) is not ABSENT)
+        shown = ", ".join(
+            f"{n}={getattr(self, n)!r}"
+            for n in ROUTING_FIELDS
+            if getattr(self, n) is not ABSENT
+        )
         return f"{type(self).__name__}({shown})"
 
 
 def member(name: str) -> property:
     """A read-only property giving the view's member ``name``."""
-    return property(lambda self: getattr(self._view, name),
-                    doc=f"``{name}`` as sent: a value, ``None`` or ``ABSENT``.")
+    return property(
+        lambda self: getattr(self._view, name),
+        doc=f"``{name}`` as sent: a value, ``None`` or ``ABSENT``.",
+    )
 
 
 class ViewEnvelope(Envelope):
@@ -135,8 +145,14 @@ class ViewEnvelope(Envelope):
 
     __slots__ = ("_view",)
 
-    def __init__(self, view: Any, raw: Any, headers: Mapping[str, str] | None,
-                 limits: Limits, pointer: str = "") -> None:
+    def __init__(
+        self,
+        view: Any,
+        raw: Any,
+        headers: Mapping[str, str] | None,
+        limits: Limits,
+        pointer: str = "",
+    ) -> None:
         super().__init__(raw, headers, limits, pointer)
         self._view = view
 
@@ -151,19 +167,28 @@ class HeaderEnvelope(Envelope):
 
     @property
     def data(self) -> Payload:
-        return Payload(self._raw, "bytes",
-                       content_type=self.headers.get("content-type", ABSENT),
-                       format=self.format, limits=self._limits)
+        return Payload(
+            self._raw,
+            "bytes",
+            content_type=self.headers.get("content-type", ABSENT),
+            format=self.format,
+            limits=self._limits,
+        )
 
     def fields(self) -> dict[str, Any]:
-        return {name: value for name, value in self.headers.items()
-                if name.startswith(self.prefix)}
+        return {
+            name: value
+            for name, value in self.headers.items()
+            if name.startswith(self.prefix)
+        }
 
 
 def header(name: str) -> property:
     """A read-only property giving header ``name`` or ``ABSENT``."""
-    return property(lambda self: self.headers.get(name, ABSENT),
-                    doc=f"The ``{name}`` header, or ``ABSENT``.")
+    return property(
+        lambda self: self.headers.get(name, ABSENT),
+        doc=f"The ``{name}`` header, or ``ABSENT``.",
+    )
 
 
 class Batch(Sequence):
@@ -178,8 +203,13 @@ class Batch(Sequence):
 
     __slots__ = ("_items", "format", "_raw", "_headers")
 
-    def __init__(self, items: Sequence[Envelope], format: str, raw: Any,
-                 headers: Mapping[str, str] | None) -> None:
+    def __init__(
+        self,
+        items: Sequence[Envelope],
+        format: str,
+        raw: Any,
+        headers: Mapping[str, str] | None,
+    ) -> None:
         self._items = tuple(items)
         self.format = format
         self._raw = raw
@@ -203,8 +233,11 @@ class Batch(Sequence):
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready description of the batch and of every element."""
-        return {"format": self.format, "batch": True,
-                "events": [item.summary() for item in self._items]}
+        return {
+            "format": self.format,
+            "batch": True,
+            "events": [item.summary() for item in self._items],
+        }
 
     def __repr__(self) -> str:
         return f"Batch({self.format!r}, {len(self._items)} envelopes)"
@@ -232,13 +265,19 @@ def lower_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
         if isinstance(value, bytes):
             value = value.decode("latin-1")
         if not isinstance(name, str) or not isinstance(value, str):
-            raise InvalidEnvelope("envelope.header", "expected header names and "
-                                  f"values as str, got {type(name).__name__}: "
-                                  f"{type(value).__name__}", pointer="headers")
+            raise InvalidEnvelope(
+                "envelope.header",
+                "expected header names and "
+                f"values as str, got {type(name).__name__}: "
+                f"{type(value).__name__}",
+                pointer="headers",
+            )
         key = name.lower()
         if key in lowered:
-            raise InvalidEnvelope("envelope.header", "expected each header once, "
-                                  f"got {name!r} twice (names ignore case)",
-                                  pointer=f"headers/{key}")
+            raise InvalidEnvelope(
+                "envelope.header",
+                f"expected each header once, got {name!r} twice (names ignore case)",
+                pointer=f"headers/{key}",
+            )
         lowered[key] = value
     return lowered

@@ -36,8 +36,7 @@ from sim.envelopes._json import (
 )
 from sim.envelopes.errors import UnknownFormat
 
-FORMATS = ("cloudevents", "eventgrid", "sns", "pubsub", "eventbridge",
-           "servicebus")
+FORMATS = ("cloudevents", "eventgrid", "sns", "pubsub", "eventbridge", "servicebus")
 
 _Seen = Union[Raw, UnsetType]
 
@@ -59,8 +58,12 @@ _parse_structured = cloudevents.parse_structured
 _PROBE_ARRAY = msgspec.json.Decoder(list[_Probe])
 
 
-def parse(body: bytes, headers: Mapping[str, str] | None = None, *,
-          limits: Limits | None = None) -> Envelope | Batch:
+def parse(
+    body: bytes,
+    headers: Mapping[str, str] | None = None,
+    *,
+    limits: Limits | None = None,
+) -> Envelope | Batch:
     """Inspect one HTTP delivery and return its envelope(s), undecoded.
 
     Parameters
@@ -125,8 +128,9 @@ def media_type(value: str) -> str:
     return value.split(";", 1)[0].strip().lower()
 
 
-def _from_headers(body: bytes, headers: dict[str, str],
-                  limits: Limits) -> Envelope | Batch | None:
+def _from_headers(
+    body: bytes, headers: dict[str, str], limits: Limits
+) -> Envelope | Batch | None:
     content_type = headers.get("content-type")
     if content_type == cloudevents.STRUCTURED:  # the hot path, spelled exactly
         return cloudevents.parse_structured(body, headers, limits)
@@ -140,29 +144,35 @@ def _from_headers(body: bytes, headers: dict[str, str],
     if kind == cloudevents.STRUCTURED:
         return cloudevents.parse_structured(body, headers, limits)
     if kind.startswith("application/cloudevents"):
-        raise UnknownFormat("format.unsupported", "expected the JSON event format, "
-                            f"got Content-Type {content_type!r}",
-                            format="cloudevents", pointer="headers/content-type")
+        raise UnknownFormat(
+            "format.unsupported",
+            f"expected the JSON event format, got Content-Type {content_type!r}",
+            format="cloudevents",
+            pointer="headers/content-type",
+        )
     if "ce-specversion" in headers:
         return cloudevents.parse_binary(
-            body, headers, limits,
-            content_type if content_type is not None else ABSENT)
+            body, headers, limits, content_type if content_type is not None else ABSENT
+        )
     if kind == servicebus.BATCH:
         return servicebus.parse_batch(body, headers, limits)
     if "aeg-event-type" in headers:
         return eventgrid.parse_events(body, headers, limits)
     if "x-amz-sns-message-type" in headers or "x-amz-sns-rawdelivery" in headers:
         return sns.parse_message(body, headers, limits)
-    if "x-goog-pubsub-message-id" in headers or \
-            "x-goog-pubsub-subscription-name" in headers:
+    if (
+        "x-goog-pubsub-message-id" in headers
+        or "x-goog-pubsub-subscription-name" in headers
+    ):
         return pubsub.parse_unwrapped(body, headers, limits)
     if "brokerproperties" in headers:
         return servicebus.parse_received(body, headers, limits)
     return None
 
 
-def _from_shape(body: bytes, headers: dict[str, str],
-                limits: Limits) -> Envelope | Batch:
+def _from_shape(
+    body: bytes, headers: dict[str, str], limits: Limits
+) -> Envelope | Batch:
     check_utf8(body, "envelope")
     first = body.lstrip(b" \t\n\r")[:1]
     if first == b"{":
@@ -184,10 +194,15 @@ def _from_shape(body: bytes, headers: dict[str, str],
         if probes and probes[0].Body is not UNSET:
             return servicebus.parse_batch(body, headers, limits)
         if not probes:
-            raise UnknownFormat("format.unknown", "expected headers naming the "
-                                "format of an empty array, got none")
+            raise UnknownFormat(
+                "format.unknown",
+                "expected headers naming the format of an empty array, got none",
+            )
     else:
         decode(_PROBE_OBJECT, body, "envelope")  # reports the syntax error
-    raise UnknownFormat("format.unknown", "expected a CloudEvent, Event Grid, SNS, "
-                        "Pub/Sub push, EventBridge or Service Bus envelope, got a "
-                        "body no header or member names")
+    raise UnknownFormat(
+        "format.unknown",
+        "expected a CloudEvent, Event Grid, SNS, "
+        "Pub/Sub push, EventBridge or Service Bus envelope, got a "
+        "body no header or member names",
+    )

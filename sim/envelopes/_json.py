@@ -109,9 +109,13 @@ def check_size(body: bytes, limits: Limits, fmt: str) -> None:
 def check_header_size(value: str, limits: Limits, fmt: str, where: str) -> None:
     """Refuse a header longer than ``limits.max_header_bytes``."""
     if len(value) > limits.max_header_bytes:
-        raise LimitExceeded("limit.size", "expected a header of at most "
-                            f"{limits.max_header_bytes} bytes, got {len(value)}",
-                            format=fmt, pointer=where)
+        raise LimitExceeded(
+            "limit.size",
+            "expected a header of at most "
+            f"{limits.max_header_bytes} bytes, got {len(value)}",
+            format=fmt,
+            pointer=where,
+        )
 
 
 def check_utf8(body: Any, fmt: str, pointer: str = "") -> None:
@@ -134,8 +138,11 @@ def check_utf8(body: Any, fmt: str, pointer: str = "") -> None:
     except UnicodeDecodeError as exc:
         offset = start + exc.start
         raise MalformedJSON(
-            "json.utf8", f"expected UTF-8 text, got invalid byte(s) at offset "
-            f"{offset}: {exc.reason}", format=fmt, pointer=pointer,
+            "json.utf8",
+            f"expected UTF-8 text, got invalid byte(s) at offset "
+            f"{offset}: {exc.reason}",
+            format=fmt,
+            pointer=pointer,
         ) from None
 
 
@@ -161,31 +168,41 @@ def decode(decoder: msgspec.json.Decoder, buf: Any, fmt: str, pointer: str = "")
         sentence, where = msgspec_pointer(str(exc))
         code = "json.number" if "out of range" in sentence else "envelope.type"
         cls = MalformedJSON if code == "json.number" else InvalidEnvelope
-        raise cls(code, sentence[:1].lower() + sentence[1:], format=fmt,
-                  pointer=pointer + where) from None
+        raise cls(
+            code,
+            sentence[:1].lower() + sentence[1:],
+            format=fmt,
+            pointer=pointer + where,
+        ) from None
     except msgspec.DecodeError as exc:
-        raise MalformedJSON("json.syntax", _syntax_sentence(str(exc)),
-                            format=fmt, pointer=pointer) from None
+        raise MalformedJSON(
+            "json.syntax", _syntax_sentence(str(exc)), format=fmt, pointer=pointer
+        ) from None
     except RecursionError:
         raise LimitExceeded(
-            "limit.depth", "expected nesting the decoder can follow, got nesting "
-            "deeper than the interpreter's recursion limit", format=fmt,
+            "limit.depth",
+            "expected nesting the decoder can follow, got nesting "
+            "deeper than the interpreter's recursion limit",
+            format=fmt,
             pointer=pointer,
         ) from None
 
 
 def _syntax_sentence(message: str) -> str:
     if message == "Input data was truncated":
-        return ("expected a complete JSON text, got one that ends early "
-                "(or an unpaired UTF-16 surrogate escape)")
+        return (
+            "expected a complete JSON text, got one that ends early "
+            "(or an unpaired UTF-16 surrogate escape)"
+        )
     return "expected JSON, got " + message[:1].lower() + message[1:]
 
 
 # -- duplicate member names ------------------------------------------------
 
 
-def fits_exactly(view: msgspec.Struct, payloads: list[tuple[Any, str]],
-                 buf: Any) -> bool:
+def fits_exactly(
+    view: msgspec.Struct, payloads: list[tuple[Any, str]], buf: Any
+) -> bool:
     """True when ``view`` proves its source had no repeated or extra members.
 
     ``payloads`` names the ``Raw`` fields (owner object, attribute) that are
@@ -211,8 +228,11 @@ def fits_exactly(view: msgspec.Struct, payloads: list[tuple[Any, str]],
         return True
     if encoded > length or length > _SPACED_PROOF_MAX:
         return False
-    kept = sum(spaces_outside_strings(raw) for raw in raws
-               if raw is not UNSET and memoryview(raw)[:1] in (b"{", b"["))
+    kept = sum(
+        spaces_outside_strings(raw)
+        for raw in raws
+        if raw is not UNSET and memoryview(raw)[:1] in (b"{", b"[")
+    )
     return encoded == length - spaces_outside_strings(buf) + kept
 
 
@@ -237,9 +257,13 @@ def _strip(buf: bytes) -> tuple[int, int]:
     return start, end
 
 
-def object_members(buf: bytes, fmt: str, pointer: str = "",
-                   start: int | None = None,
-                   end: int | None = None) -> dict[str, tuple[int, int]]:
+def object_members(
+    buf: bytes,
+    fmt: str,
+    pointer: str = "",
+    start: int | None = None,
+    end: int | None = None,
+) -> dict[str, tuple[int, int]]:
     """Walk one JSON object in ``buf`` and return each member's value span.
 
     ``buf`` must already be known to be valid JSON.  Raises ``MalformedJSON``
@@ -256,18 +280,21 @@ def object_members(buf: bytes, fmt: str, pointer: str = "",
     while True:
         match = _KEY.match(buf, pos)
         text = match.group(1)
-        name = text.decode() if b"\\" not in text else msgspec.json.decode(
-            b'"' + text + b'"')
+        name = (
+            text.decode()
+            if b"\\" not in text
+            else msgspec.json.decode(b'"' + text + b'"')
+        )
         raw = raws[name]
         value_start = match.end()
         value_end = value_start + len(raw)
         after = _AFTER_VALUE.match(buf, value_end)
-        if (name in spans or not buf.startswith(raw, value_start)
-                or after is None):
+        if name in spans or not buf.startswith(raw, value_start) or after is None:
             raise MalformedJSON(
                 "json.duplicate-key",
                 f"expected each member name once, got {name!r} more than once",
-                format=fmt, pointer=pointer_join(pointer, name),
+                format=fmt,
+                pointer=pointer_join(pointer, name),
             )
         spans[name] = (value_start, value_end)
         if after.group(1) == b"}":
@@ -275,9 +302,13 @@ def object_members(buf: bytes, fmt: str, pointer: str = "",
         pos = after.end()
 
 
-def array_elements(buf: bytes, fmt: str, pointer: str = "",
-                   start: int | None = None,
-                   end: int | None = None) -> list[Raw]:
+def array_elements(
+    buf: bytes,
+    fmt: str,
+    pointer: str = "",
+    start: int | None = None,
+    end: int | None = None,
+) -> list[Raw]:
     """Decode the array in ``buf[start:end]`` into one ``Raw`` per element."""
     if start is None:
         start, end = _strip(buf)
@@ -289,8 +320,11 @@ def batch_elements(body: bytes, fmt: str, limits: Limits, noun: str) -> list[Raw
     check_utf8(body, fmt)
     elements = array_elements(body, fmt)
     if len(elements) > limits.max_batch:
-        raise LimitExceeded("limit.batch", f"expected at most {limits.max_batch} "
-                            f"{noun}, got {len(elements)}", format=fmt)
+        raise LimitExceeded(
+            "limit.batch",
+            f"expected at most {limits.max_batch} {noun}, got {len(elements)}",
+            format=fmt,
+        )
     return elements
 
 
@@ -393,7 +427,8 @@ def check_rfc3339(value: Any, fmt: str, pointer: str) -> None:
         raise InvalidEnvelope(
             "envelope.time",
             f"expected an RFC 3339 timestamp with an offset, got {value!r}",
-            format=fmt, pointer=pointer,
+            format=fmt,
+            pointer=pointer,
         )
 
 
@@ -401,18 +436,29 @@ def require_text(value: Any, fmt: str, pointer: str, why: str) -> None:
     """Refuse an absent, null or empty string where one is required."""
     if value is UNSET or value is None:
         said = "absent" if value is UNSET else "null (which means unset)"
-        raise InvalidEnvelope("envelope.required",
-                              f"expected a non-empty string ({why}), got {said}",
-                              format=fmt, pointer=pointer)
+        raise InvalidEnvelope(
+            "envelope.required",
+            f"expected a non-empty string ({why}), got {said}",
+            format=fmt,
+            pointer=pointer,
+        )
     if value == "":
-        raise InvalidEnvelope("envelope.empty",
-                              f"expected a non-empty string ({why}), got \"\"",
-                              format=fmt, pointer=pointer)
+        raise InvalidEnvelope(
+            "envelope.empty",
+            f'expected a non-empty string ({why}), got ""',
+            format=fmt,
+            pointer=pointer,
+        )
 
 
-def inspect_object(decoder: msgspec.json.Decoder, buf: Any, fmt: str,
-                   pointer: str, payloads: tuple[str, ...] = (),
-                   nested: tuple[str, ...] = ()):
+def inspect_object(
+    decoder: msgspec.json.Decoder,
+    buf: Any,
+    fmt: str,
+    pointer: str,
+    payloads: tuple[str, ...] = (),
+    nested: tuple[str, ...] = (),
+):
     """Decode one envelope object and make sure no member name repeats.
 
     Returns ``(view, spans)``: ``spans`` is ``None`` when the fast path
@@ -440,12 +486,17 @@ def inspect_object(decoder: msgspec.json.Decoder, buf: Any, fmt: str,
     return view, spans
 
 
-def _walk_nested(text: bytes, spans: dict[str, tuple[int, int]],
-                 path: list[str], fmt: str, pointer: str) -> None:
+def _walk_nested(
+    text: bytes,
+    spans: dict[str, tuple[int, int]],
+    path: list[str],
+    fmt: str,
+    pointer: str,
+) -> None:
     head, rest = path[0], path[1:]
-    for name in (list(spans) if head == "*" else [head]):
+    for name in list(spans) if head == "*" else [head]:
         span = spans.get(name)
-        if span is None or text[span[0]:span[0] + 1] != b"{":
+        if span is None or text[span[0] : span[0] + 1] != b"{":
             continue
         where = pointer_join(pointer, name)
         inner = object_members(text, fmt, where, *span)

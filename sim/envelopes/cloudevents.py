@@ -82,9 +82,19 @@ _new = object.__new__
 
 def _payload_fields(view: _View) -> list[tuple[_View, str]]:
     return [(view, "data"), (view, "data_base64")]
+
+
 _EXT_VALUE = msgspec.json.Decoder(Union[str, int, bool, None])
-CONTEXT_ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "time",
-                      "datacontenttype", "dataschema")
+CONTEXT_ATTRIBUTES = (
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "subject",
+    "time",
+    "datacontenttype",
+    "dataschema",
+)
 _DECLARED_EXTENSIONS = tuple(_View.__struct_fields__[10:])
 _NOT_EXTENSIONS = frozenset(_View.__struct_fields__[:10])
 # Core spec, "Attribute Naming Convention": names MUST consist of lower-case
@@ -106,9 +116,17 @@ class CloudEvent(Envelope):
     __slots__ = ("_view", "_extra", "_mode", "_body")
     format = FORMAT
 
-    def __init__(self, view: _View, raw: Any, headers: Mapping[str, str] | None,
-                 limits: Limits, pointer: str = "", mode: str = "structured",
-                 extra: dict[str, Any] | None = None, body: Any = None) -> None:
+    def __init__(
+        self,
+        view: _View,
+        raw: Any,
+        headers: Mapping[str, str] | None,
+        limits: Limits,
+        pointer: str = "",
+        mode: str = "structured",
+        extra: dict[str, Any] | None = None,
+        body: Any = None,
+    ) -> None:
         self._view = view
         self._raw = raw
         self._headers = headers
@@ -141,8 +159,11 @@ class CloudEvent(Envelope):
     def extensions(self) -> dict[str, Any]:
         """Extension attributes that were sent, null ones as ``None``."""
         view = self._view
-        out = {name: getattr(view, name) for name in _DECLARED_EXTENSIONS
-               if getattr(view, name) is not UNSET}
+        out = {
+            name: getattr(view, name)
+            for name in _DECLARED_EXTENSIONS
+            if getattr(view, name) is not UNSET
+        }
         if self._extra:
             out.update(self._extra)
         return out
@@ -153,23 +174,41 @@ class CloudEvent(Envelope):
         HTTP body in binary mode (kind ``bytes``), or ``ABSENT``."""
         view = self._view
         if self._body is not None:
-            return Payload(self._body, "bytes", content_type=view.datacontenttype,
-                           format=FORMAT, pointer="", limits=self._limits)
+            return Payload(
+                self._body,
+                "bytes",
+                content_type=view.datacontenttype,
+                format=FORMAT,
+                pointer="",
+                limits=self._limits,
+            )
         if view.data is not UNSET:
-            return Payload(view.data, "json", content_type=view.datacontenttype,
-                           format=FORMAT, pointer=self._pointer + "/data",
-                           limits=self._limits)
+            return Payload(
+                view.data,
+                "json",
+                content_type=view.datacontenttype,
+                format=FORMAT,
+                pointer=self._pointer + "/data",
+                limits=self._limits,
+            )
         if view.data_base64 is not UNSET:
-            return Payload(view.data_base64, "base64",
-                           content_type=view.datacontenttype, format=FORMAT,
-                           pointer=self._pointer + "/data_base64",
-                           limits=self._limits)
+            return Payload(
+                view.data_base64,
+                "base64",
+                content_type=view.datacontenttype,
+                format=FORMAT,
+                pointer=self._pointer + "/data_base64",
+                limits=self._limits,
+            )
         return ABSENT
 
     def fields(self) -> dict[str, Any]:
         view = self._view
-        out = {name: getattr(self, name) for name in CONTEXT_ATTRIBUTES
-               if getattr(view, name) is not UNSET}
+        out = {
+            name: getattr(self, name)
+            for name in CONTEXT_ATTRIBUTES
+            if getattr(view, name) is not UNSET
+        }
         out["mode"] = self.mode
         return out
 
@@ -177,9 +216,13 @@ class CloudEvent(Envelope):
 # -- structured mode -----------------------------------------------------------
 
 
-def parse_structured(body: Any, headers: Mapping[str, str] | None,
-                     limits: Limits, pointer: str = "",
-                     mode: str = "structured") -> CloudEvent:
+def parse_structured(
+    body: Any,
+    headers: Mapping[str, str] | None,
+    limits: Limits,
+    pointer: str = "",
+    mode: str = "structured",
+) -> CloudEvent:
     """Inspect one event in the JSON event format (``body`` is its text).
 
     This is the hot path the benchmarks track: one msgspec pass over the
@@ -252,9 +295,12 @@ def _undeclared_members(body: Any, pointer: str) -> dict[str, Any]:
             value = _EXT_VALUE.decode(memoryview(buf)[start:end])
         except msgspec.MsgspecError:
             raise InvalidEnvelope(
-                "ce.extension-value", "expected an extension value that is a "
+                "ce.extension-value",
+                "expected an extension value that is a "
                 "string, integer, boolean or null, got "
-                f"{bytes(buf[start:end])[:40]!r}", format=FORMAT, pointer=where,
+                f"{bytes(buf[start:end])[:40]!r}",
+                format=FORMAT,
+                pointer=where,
             ) from None
         _check_extension_value(value, where)
         extra[name] = value
@@ -283,20 +329,25 @@ def _check_required(view: _View, pointer: str) -> None:
         where = _at(pointer, "specversion")
         if view.specversion is UNSET or view.specversion is None:
             require_text(view.specversion, FORMAT, where, "REQUIRED attribute")
-        raise InvalidEnvelope("ce.specversion", "expected specversion \"1.0\", "
-                              f"got {view.specversion!r}", format=FORMAT,
-                              pointer=where)
+        raise InvalidEnvelope(
+            "ce.specversion",
+            f'expected specversion "1.0", got {view.specversion!r}',
+            format=FORMAT,
+            pointer=where,
+        )
     for name in ("id", "source", "type"):
-        require_text(getattr(view, name), FORMAT, _at(pointer, name),
-                     "REQUIRED attribute")
+        require_text(
+            getattr(view, name), FORMAT, _at(pointer, name), "REQUIRED attribute"
+        )
 
 
 def _check_optional(view: _View, pointer: str) -> None:
     # subject, datacontenttype, dataschema: if present, MUST be non-empty.
     for name in ("subject", "datacontenttype", "dataschema"):
         if getattr(view, name) == "":
-            require_text("", FORMAT, _at(pointer, name),
-                         "OPTIONAL attribute, if present")
+            require_text(
+                "", FORMAT, _at(pointer, name), "OPTIONAL attribute, if present"
+            )
 
 
 def _at(pointer: str, name: str) -> str:
@@ -309,39 +360,56 @@ def _at(pointer: str, name: str) -> str:
 def _check_data(view: _View, pointer: str) -> None:
     # JSON format 3.1: when "data_base64" is present "data" MUST NOT be.
     if view.data is not UNSET and view.data_base64 is not UNSET:
-        raise InvalidEnvelope("ce.data-conflict", "expected at most one of "
-                              "data and data_base64, got both", format=FORMAT,
-                              pointer=_at(pointer, "data_base64"))
+        raise InvalidEnvelope(
+            "ce.data-conflict",
+            "expected at most one of data and data_base64, got both",
+            format=FORMAT,
+            pointer=_at(pointer, "data_base64"),
+        )
     # "data_base64" carries Binary data as a base64 JSON string.
     if view.data_base64 is not UNSET and memoryview(view.data_base64)[:1] != b'"':
-        raise InvalidEnvelope("ce.data-base64", "expected data_base64 to be a "
-                              "JSON string, got another JSON value", format=FORMAT,
-                              pointer=_at(pointer, "data_base64"))
+        raise InvalidEnvelope(
+            "ce.data-base64",
+            "expected data_base64 to be a JSON string, got another JSON value",
+            format=FORMAT,
+            pointer=_at(pointer, "data_base64"),
+        )
 
 
 def _check_extension_name(name: str, where: str) -> None:
     if _NAME.fullmatch(name) is None:
-        raise InvalidEnvelope("ce.extension-name", "expected an attribute name of "
-                              f"lower-case letters a-z and digits 0-9, got {name!r}",
-                              format=FORMAT, pointer=where)
+        raise InvalidEnvelope(
+            "ce.extension-name",
+            "expected an attribute name of "
+            f"lower-case letters a-z and digits 0-9, got {name!r}",
+            format=FORMAT,
+            pointer=where,
+        )
 
 
 def _check_extension_value(value: Any, where: str) -> None:
     # Type system: Integer is a 32-bit signed whole number.
     if type(value) is int and not _INT32[0] <= value <= _INT32[1]:
-        raise InvalidEnvelope("ce.extension-value", "expected an Integer within "
-                              f"32 bits, got {value}", format=FORMAT, pointer=where)
+        raise InvalidEnvelope(
+            "ce.extension-value",
+            f"expected an Integer within 32 bits, got {value}",
+            format=FORMAT,
+            pointer=where,
+        )
 
 
 # -- batch mode ----------------------------------------------------------------
 
 
-def parse_batch(body: bytes, headers: Mapping[str, str] | None,
-                limits: Limits) -> Batch:
+def parse_batch(
+    body: bytes, headers: Mapping[str, str] | None, limits: Limits
+) -> Batch:
     """Inspect a JSON array of events (may be empty)."""
     elements = batch_elements(body, FORMAT, limits, "events in a batch")
-    events = [parse_structured(element, headers, limits, f"/{i}", "batch")
-              for i, element in enumerate(elements)]
+    events = [
+        parse_structured(element, headers, limits, f"/{i}", "batch")
+        for i, element in enumerate(elements)
+    ]
     return Batch(events, FORMAT, body, headers)
 
 
@@ -351,8 +419,9 @@ _HEADERS = "headers"
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
-def parse_binary(body: bytes, headers: Mapping[str, str], limits: Limits,
-                 content_type: Any = ABSENT) -> CloudEvent:
+def parse_binary(
+    body: bytes, headers: Mapping[str, str], limits: Limits, content_type: Any = ABSENT
+) -> CloudEvent:
     """Read the attributes from ``ce-`` headers; the body is the data.
 
     ``headers`` must have lower-case names (:func:`sim.envelopes.parse` does
@@ -369,9 +438,12 @@ def parse_binary(body: bytes, headers: Mapping[str, str], limits: Limits,
         text = _percent_decode(value, where, limits)
         # HTTP binding 3.1.3: datacontenttype maps to Content-Type, not ce-.
         if attribute == "datacontenttype" or attribute in ("data", "data_base64"):
-            raise InvalidEnvelope("ce.binary-header", f"expected {attribute} to "
-                                  f"travel outside ce- headers, got {name}",
-                                  format=FORMAT, pointer=where)
+            raise InvalidEnvelope(
+                "ce.binary-header",
+                f"expected {attribute} to travel outside ce- headers, got {name}",
+                format=FORMAT,
+                pointer=where,
+            )
         if attribute == "time":
             attributes[attribute] = Raw(msgspec.json.encode(text))
         elif attribute in CONTEXT_ATTRIBUTES:
@@ -384,8 +456,9 @@ def parse_binary(body: bytes, headers: Mapping[str, str], limits: Limits,
     view = _View(**attributes)
     _check_attributes(view, _HEADERS)
     has_body = len(body) > 0 or content_type is not ABSENT
-    return CloudEvent(view, body, headers, limits, "", "binary", extra,
-                      body if has_body else None)
+    return CloudEvent(
+        view, body, headers, limits, "", "binary", extra, body if has_body else None
+    )
 
 
 def _percent_decode(value: str, where: str, limits: Limits) -> str:
@@ -393,18 +466,27 @@ def _percent_decode(value: str, where: str, limits: Limits) -> str:
     # fail on anything that is not valid UTF-8 after unescaping.
     check_header_size(value, limits, FORMAT, where)
     if not value.isascii():
-        raise InvalidEnvelope("ce.header-encoding", "expected a percent-encoded "
-                              f"ASCII header value, got {value[:40]!r}",
-                              format=FORMAT, pointer=where)
+        raise InvalidEnvelope(
+            "ce.header-encoding",
+            f"expected a percent-encoded ASCII header value, got {value[:40]!r}",
+            format=FORMAT,
+            pointer=where,
+        )
     if "%" not in value:
         return value
     if _PERCENT.search(value):
-        raise InvalidEnvelope("ce.header-encoding", "expected % to start a two-"
-                              f"digit hex escape, got {value[:40]!r}", format=FORMAT,
-                              pointer=where)
+        raise InvalidEnvelope(
+            "ce.header-encoding",
+            f"expected % to start a two-digit hex escape, got {value[:40]!r}",
+            format=FORMAT,
+            pointer=where,
+        )
     try:
         return unquote_to_bytes(value).decode("utf-8", "strict")
     except UnicodeDecodeError:
-        raise InvalidEnvelope("ce.header-encoding", "expected percent-escapes "
-                              f"that decode to UTF-8, got {value[:40]!r}",
-                              format=FORMAT, pointer=where) from None
+        raise InvalidEnvelope(
+            "ce.header-encoding",
+            f"expected percent-escapes that decode to UTF-8, got {value[:40]!r}",
+            format=FORMAT,
+            pointer=where,
+        ) from None

@@ -37,8 +37,10 @@ class EnvelopeError(ValueError):
         super().__init__(f"{format}: at #{pointer}: {detail} [{code}]")
 
     def __reduce__(self):  # keep errors picklable across processes
-        return (_rebuild, (type(self), self.code, self.detail, self.format,
-                           self.pointer))
+        return (
+            _rebuild,
+            (type(self), self.code, self.detail, self.format, self.pointer),
+        )
 
 
 def _rebuild(cls, code, detail, fmt, pointer):

@@ -44,9 +44,16 @@ class _View(msgspec.Struct):
 
 
 _DECODER = msgspec.json.Decoder(_View)
-_WIRE = (("version", "version"), ("id", "id"), ("detail-type", "detail_type"),
-         ("source", "source"), ("account", "account"), ("time", "time"),
-         ("region", "region"), ("resources", "resources"))
+_WIRE = (
+    ("version", "version"),
+    ("id", "id"),
+    ("detail-type", "detail_type"),
+    ("source", "source"),
+    ("account", "account"),
+    ("time", "time"),
+    ("region", "region"),
+    ("resources", "resources"),
+)
 
 
 class EventBridgeEvent(ViewEnvelope):
@@ -71,29 +78,48 @@ class EventBridgeEvent(ViewEnvelope):
 
     @property
     def data(self) -> Payload:
-        return Payload(self._view.detail, "json", format=FORMAT,
-                       pointer="/detail", limits=self._limits)
+        return Payload(
+            self._view.detail,
+            "json",
+            format=FORMAT,
+            pointer="/detail",
+            limits=self._limits,
+        )
 
     def fields(self) -> dict[str, Any]:
         view = self._view
-        return {wire: getattr(view, name) for wire, name in _WIRE
-                if getattr(view, name) is not UNSET}
+        return {
+            wire: getattr(view, name)
+            for wire, name in _WIRE
+            if getattr(view, name) is not UNSET
+        }
 
 
-def parse_event(body: bytes, headers: Mapping[str, str] | None,
-                limits: Limits) -> EventBridgeEvent:
+def parse_event(
+    body: bytes, headers: Mapping[str, str] | None, limits: Limits
+) -> EventBridgeEvent:
     """Inspect one EventBridge event."""
     check_utf8(body, FORMAT)
     view, _ = inspect_object(_DECODER, body, FORMAT, "", ("detail",))
     if not (view.id and view.detail_type and view.source and view.time):
-        for wire, name in (("id", "id"), ("detail-type", "detail_type"),
-                           ("source", "source"), ("time", "time")):
-            require_text(getattr(view, name), FORMAT, f"/{wire}",
-                         "part of every EventBridge event")
+        for wire, name in (
+            ("id", "id"),
+            ("detail-type", "detail_type"),
+            ("source", "source"),
+            ("time", "time"),
+        ):
+            require_text(
+                getattr(view, name),
+                FORMAT,
+                f"/{wire}",
+                "part of every EventBridge event",
+            )
     check_rfc3339(view.time, FORMAT, "/time")
     if view.detail is UNSET:
-        raise InvalidEnvelope("envelope.required", "expected detail (which may be "
-                              "{}), got it absent", format=FORMAT, pointer="/detail")
+        raise InvalidEnvelope(
+            "envelope.required",
+            "expected detail (which may be {}), got it absent",
+            format=FORMAT,
+            pointer="/detail",
+        )
     return EventBridgeEvent(view, body, headers, limits)
-
-

@@ -96,21 +96,32 @@ class EventGridEvent(ViewEnvelope):
     def data(self) -> Payload | Any:
         if self._view.data is UNSET:
             return ABSENT
-        return Payload(self._view.data, "json", format=FORMAT,
-                       pointer=self._pointer + "/data", limits=self._limits)
+        return Payload(
+            self._view.data,
+            "json",
+            format=FORMAT,
+            pointer=self._pointer + "/data",
+            limits=self._limits,
+        )
 
     def validation_code(self) -> str:
         """The ``validationCode`` of a validation event (decodes ``data``)."""
         where = self._pointer + "/data/validationCode"
         if not self.is_validation:
-            raise InvalidEnvelope("eventgrid.not-validation", "expected eventType "
-                                  f"{VALIDATION_EVENT}, got {self._view.eventType!r}",
-                                  format=FORMAT, pointer=self._pointer + "/eventType")
+            raise InvalidEnvelope(
+                "eventgrid.not-validation",
+                f"expected eventType {VALIDATION_EVENT}, got {self._view.eventType!r}",
+                format=FORMAT,
+                pointer=self._pointer + "/eventType",
+            )
         data = self.data
         if data is ABSENT or data.raw[:1] != b"{":
-            raise InvalidEnvelope("envelope.type", "expected data to be an object, "
-                                  "got none or another JSON value", format=FORMAT,
-                                  pointer=self._pointer + "/data")
+            raise InvalidEnvelope(
+                "envelope.type",
+                "expected data to be an object, got none or another JSON value",
+                format=FORMAT,
+                pointer=self._pointer + "/data",
+            )
         data.json()  # the same strict rules as any payload
         body = decode(_VALIDATION, data.raw, FORMAT, self._pointer + "/data")
         require_text(body.validationCode, FORMAT, where, "validation handshake")
@@ -118,23 +129,31 @@ class EventGridEvent(ViewEnvelope):
 
     def fields(self) -> dict[str, Any]:
         view = self._view
-        out = {name: getattr(view, name) for name in _WIRE_FIELDS
-               if getattr(view, name) is not UNSET}
+        out = {
+            name: getattr(view, name)
+            for name in _WIRE_FIELDS
+            if getattr(view, name) is not UNSET
+        }
         if "aeg-event-type" in self.headers:
             out["aeg-event-type"] = self.headers["aeg-event-type"]
         return out
 
 
-def parse_events(body: bytes, headers: Mapping[str, str] | None,
-                 limits: Limits) -> Batch:
+def parse_events(
+    body: bytes, headers: Mapping[str, str] | None, limits: Limits
+) -> Batch:
     """Inspect an Event Grid delivery: a JSON array of events."""
     headers = headers or {}
     delivery = headers.get("aeg-event-type")
     if delivery is not None and delivery not in DELIVERY_KINDS:
-        raise InvalidEnvelope("eventgrid.delivery", f"expected aeg-event-type to "
-                              f"be one of {', '.join(DELIVERY_KINDS)}, got "
-                              f"{delivery!r}", format=FORMAT,
-                              pointer="headers/aeg-event-type")
+        raise InvalidEnvelope(
+            "eventgrid.delivery",
+            f"expected aeg-event-type to "
+            f"be one of {', '.join(DELIVERY_KINDS)}, got "
+            f"{delivery!r}",
+            format=FORMAT,
+            pointer="headers/aeg-event-type",
+        )
     elements = batch_elements(body, FORMAT, limits, "events")
     events = []
     for index, element in enumerate(elements):
@@ -142,15 +161,26 @@ def parse_events(body: bytes, headers: Mapping[str, str] | None,
         view, _ = inspect_object(_DECODER, element, FORMAT, pointer, ("data",))
         if not (view.id and view.eventType):
             for name in ("id", "eventType"):
-                require_text(getattr(view, name), FORMAT,
-                             pointer_join(pointer, name),
-                             "required by the Event Grid schema")
+                require_text(
+                    getattr(view, name),
+                    FORMAT,
+                    pointer_join(pointer, name),
+                    "required by the Event Grid schema",
+                )
         # subject is required but may be empty (the validation event's is).
         if view.subject is UNSET or view.subject is None:
-            require_text(view.subject, FORMAT, pointer + "/subject",
-                         "required by the Event Grid schema, though it may be ''")
-        require_text(view.eventTime, FORMAT, pointer + "/eventTime",
-                     "required by the Event Grid schema")
+            require_text(
+                view.subject,
+                FORMAT,
+                pointer + "/subject",
+                "required by the Event Grid schema, though it may be ''",
+            )
+        require_text(
+            view.eventTime,
+            FORMAT,
+            pointer + "/eventTime",
+            "required by the Event Grid schema",
+        )
         check_rfc3339(view.eventTime, FORMAT, pointer + "/eventTime")
         events.append(EventGridEvent(view, element, headers, limits, pointer))
     return Batch(events, FORMAT, body, headers)

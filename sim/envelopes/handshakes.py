@@ -30,23 +30,30 @@ def eventgrid_validation_response(envelope: EventGridEvent | Batch) -> bytes:
     then hold exactly one validation event).
     """
     if isinstance(envelope, Batch):
-        found = [e for e in envelope
-                 if isinstance(e, EventGridEvent) and e.is_validation]
+        found = [
+            e for e in envelope if isinstance(e, EventGridEvent) and e.is_validation
+        ]
         if len(found) != 1:
-            raise HandshakeRefused("handshake.not-validation", "expected exactly "
-                                   "one SubscriptionValidationEvent, got "
-                                   f"{len(found)}", format="eventgrid")
+            raise HandshakeRefused(
+                "handshake.not-validation",
+                f"expected exactly one SubscriptionValidationEvent, got {len(found)}",
+                format="eventgrid",
+            )
         envelope = found[0]
     if not isinstance(envelope, EventGridEvent):
-        raise HandshakeRefused("handshake.not-validation", "expected an Event Grid "
-                               f"event, got {type(envelope).__name__}",
-                               format="eventgrid")
+        raise HandshakeRefused(
+            "handshake.not-validation",
+            f"expected an Event Grid event, got {type(envelope).__name__}",
+            format="eventgrid",
+        )
     code = envelope.validation_code()
     return msgspec.json.encode({"validationResponse": code})
 
 
 def webhook_options_response(
-    headers: Mapping[str, str], *, allowed_origins: Collection[str] | None = None,
+    headers: Mapping[str, str],
+    *,
+    allowed_origins: Collection[str] | None = None,
     rate: int | None = None,
 ) -> dict[str, str]:
     """Headers consenting to deliveries, for the CloudEvents webhook
@@ -72,13 +79,19 @@ def webhook_options_response(
     lowered = {name.lower(): value for name, value in headers.items()}
     origin = lowered.get("webhook-request-origin", "").strip()
     if not origin:
-        raise HandshakeRefused("handshake.origin", "expected a WebHook-Request-"
-                               "Origin header, got none", format="cloudevents",
-                               pointer="headers/webhook-request-origin")
+        raise HandshakeRefused(
+            "handshake.origin",
+            "expected a WebHook-Request-Origin header, got none",
+            format="cloudevents",
+            pointer="headers/webhook-request-origin",
+        )
     if allowed_origins is not None and origin not in allowed_origins:
-        raise HandshakeRefused("handshake.origin", "expected an allowed origin, "
-                               f"got {origin!r}", format="cloudevents",
-                               pointer="headers/webhook-request-origin")
+        raise HandshakeRefused(
+            "handshake.origin",
+            f"expected an allowed origin, got {origin!r}",
+            format="cloudevents",
+            pointer="headers/webhook-request-origin",
+        )
     reply = {"Allow": "POST", "WebHook-Allowed-Origin": origin}
     asked = lowered.get("webhook-request-rate")
     if asked is not None or rate is not None:
@@ -90,10 +103,13 @@ def _grant(asked: str | None, rate: int | None) -> str:
     limits = []
     if asked is not None and asked.strip() != "*":
         if not asked.strip().isdigit() or int(asked) < 1:
-            raise HandshakeRefused("handshake.rate", "expected WebHook-Request-Rate "
-                                   f"to be a positive integer or *, got {asked!r}",
-                                   format="cloudevents",
-                                   pointer="headers/webhook-request-rate")
+            raise HandshakeRefused(
+                "handshake.rate",
+                "expected WebHook-Request-Rate "
+                f"to be a positive integer or *, got {asked!r}",
+                format="cloudevents",
+                pointer="headers/webhook-request-rate",
+            )
         limits.append(int(asked))
     if rate is not None:
         limits.append(rate)
@@ -110,45 +126,63 @@ def is_sns_url(url: str, allowed_hosts: Collection[str] | None = None) -> bool:
     except ValueError:
         return False
     host = parts.hostname or ""
-    if parts.scheme != "https" or parts.username is not None or \
-            parts.password is not None or port not in (None, 443):
+    if (
+        parts.scheme != "https"
+        or parts.username is not None
+        or parts.password is not None
+        or port not in (None, 443)
+    ):
         return False
     if allowed_hosts is not None:
         return host in allowed_hosts
     return _SNS_HOST.fullmatch(host) is not None
 
 
-def sns_confirmation_url(message: SnsMessage, *,
-                         allowed_hosts: Collection[str] | None = None) -> str:
+def sns_confirmation_url(
+    message: SnsMessage, *, allowed_hosts: Collection[str] | None = None
+) -> str:
     """The ``SubscribeURL`` to GET to confirm a subscription, once checked.
 
     Refuses a message that is not a SubscriptionConfirmation and a URL that
     is not ``https`` on an SNS host (or one of ``allowed_hosts``).  The
     caller should verify the message signature before fetching it.
     """
-    if not isinstance(message, SnsMessage) or message.type != \
-            "SubscriptionConfirmation":
-        raise HandshakeRefused("handshake.not-confirmation", "expected a "
-                               "SubscriptionConfirmation, got "
-                               f"{getattr(message, 'type', type(message).__name__)!r}",
-                               format="sns", pointer="/Type")
+    if (
+        not isinstance(message, SnsMessage)
+        or message.type != "SubscriptionConfirmation"
+    ):
+        raise HandshakeRefused(
+            "handshake.not-confirmation",
+            "expected a "
+            "SubscriptionConfirmation, got "
+            f"{getattr(message, 'type', type(message).__name__)!r}",
+            format="sns",
+            pointer="/Type",
+        )
     return _trusted(message.subscribe_url, "SubscribeURL", allowed_hosts)
 
 
-def sns_certificate_url(message: SnsMessage, *,
-                        allowed_hosts: Collection[str] | None = None) -> str:
+def sns_certificate_url(
+    message: SnsMessage, *, allowed_hosts: Collection[str] | None = None
+) -> str:
     """The signing certificate URL, once checked to be an SNS ``.pem``."""
     url = _trusted(message.signing_cert_url, "SigningCertURL", allowed_hosts)
     if not urlsplit(url).path.endswith(".pem"):
-        raise HandshakeRefused("handshake.url", "expected a .pem certificate path, "
-                               f"got {url!r}", format="sns",
-                               pointer="/SigningCertURL")
+        raise HandshakeRefused(
+            "handshake.url",
+            f"expected a .pem certificate path, got {url!r}",
+            format="sns",
+            pointer="/SigningCertURL",
+        )
     return url
 
 
 def _trusted(url: object, name: str, allowed: Collection[str] | None) -> str:
     if not isinstance(url, str) or not is_sns_url(url, allowed):
-        raise HandshakeRefused("handshake.url", "expected an https URL on an SNS "
-                               f"host, got {url!r}", format="sns",
-                               pointer=f"/{name}")
+        raise HandshakeRefused(
+            "handshake.url",
+            f"expected an https URL on an SNS host, got {url!r}",
+            format="sns",
+            pointer=f"/{name}",
+        )
     return url

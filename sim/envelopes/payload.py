@@ -62,9 +62,16 @@ class Payload:
 
     __slots__ = ("raw", "kind", "content_type", "_format", "_pointer", "_limits")
 
-    def __init__(self, raw: Any, kind: str, *, content_type: Any = ABSENT,
-                 format: str = "envelope", pointer: str = "",
-                 limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        kind: str,
+        *,
+        content_type: Any = ABSENT,
+        format: str = "envelope",
+        pointer: str = "",
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         self.raw = raw if isinstance(raw, memoryview) else memoryview(raw)
@@ -75,14 +82,19 @@ class Payload:
         self._limits = limits
 
     def __repr__(self) -> str:
-        return (f"Payload(kind={self.kind!r}, {self.raw.nbytes} bytes, "
-                f"content_type={self.content_type!r})")
+        return (
+            f"Payload(kind={self.kind!r}, {self.raw.nbytes} bytes, "
+            f"content_type={self.content_type!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Payload):
             return NotImplemented
-        return (self.kind == other.kind and self.raw == other.raw
-                and self.content_type == other.content_type)
+        return (
+            self.kind == other.kind
+            and self.raw == other.raw
+            and self.content_type == other.content_type
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -113,8 +125,11 @@ class Payload:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise self._error("payload.utf8", f"expected UTF-8 text, got invalid "
-                              f"byte(s) at offset {exc.start}: {exc.reason}")
+            raise self._error(
+                "payload.utf8",
+                f"expected UTF-8 text, got invalid "
+                f"byte(s) at offset {exc.start}: {exc.reason}",
+            )
 
     def json(self, *, strict: bool = True) -> Any:
         """Decode the payload as JSON, within the envelope's limits.
@@ -135,43 +150,56 @@ class Payload:
     # -- helpers --------------------------------------------------------------
 
     def _error(self, code: str, detail: str, pointer: str = "") -> PayloadError:
-        return PayloadError(code, detail, format=self._format,
-                            pointer=self._pointer + pointer)
+        return PayloadError(
+            code, detail, format=self._format, pointer=self._pointer + pointer
+        )
 
     def _string(self) -> str:
         try:
             return _STR.decode(self.raw)
         except msgspec.MsgspecError as exc:
-            raise self._error("payload.string", f"expected a JSON string, got "
-                              f"{exc}") from None
+            raise self._error(
+                "payload.string", f"expected a JSON string, got {exc}"
+            ) from None
 
     def _base64(self) -> bytes:
         text = self._string()
         try:
             return base64.b64decode(text.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
-            raise self._error("payload.base64", f"expected standard base64 with "
-                              f"padding, got {len(text)} characters that are not: "
-                              f"{exc}") from None
+            raise self._error(
+                "payload.base64",
+                f"expected standard base64 with "
+                f"padding, got {len(text)} characters that are not: "
+                f"{exc}",
+            ) from None
 
     def _document(self, buf: Any, strict: bool) -> Any:
         check_utf8(buf, self._format, self._pointer)
         depth = self._limits.max_depth
         if deeper_than(buf, depth):
-            raise LimitExceeded("limit.depth", f"expected at most {depth} levels "
-                                "of nesting, got more", format=self._format,
-                                pointer=self._pointer)
+            raise LimitExceeded(
+                "limit.depth",
+                f"expected at most {depth} levels of nesting, got more",
+                format=self._format,
+                pointer=self._pointer,
+            )
         try:
             value = _ANY.decode(buf)
         except msgspec.ValidationError as exc:
-            raise self._error("json.number", "expected numbers a float can hold, "
-                              f"got {exc}") from None
+            raise self._error(
+                "json.number", f"expected numbers a float can hold, got {exc}"
+            ) from None
         except msgspec.DecodeError as exc:
             raise self._error("json.syntax", f"expected JSON, got {exc}") from None
         except RecursionError:  # only when the caller's own stack is deep
-            raise LimitExceeded("limit.depth", "expected nesting the decoder can "
-                                "follow from this call depth, got more",
-                                format=self._format, pointer=self._pointer) from None
+            raise LimitExceeded(
+                "limit.depth",
+                "expected nesting the decoder can "
+                "follow from this call depth, got more",
+                format=self._format,
+                pointer=self._pointer,
+            ) from None
         if strict and member_count(buf) != member_count(_ENCODER.encode(value)):
             self._name_duplicate(bytes(buf))
         return value
@@ -183,8 +211,13 @@ class Payload:
         try:
             json.loads(buf, object_pairs_hook=reject_duplicate_pairs)
         except _Duplicate as exc:
-            raise self._error("json.duplicate-key", "expected each member name "
-                              f"once, got {exc.name!r} more than once in one "
-                              "object") from None
-        raise self._error("json.duplicate-key", "expected each member name once, "
-                          "got fewer members decoded than written")
+            raise self._error(
+                "json.duplicate-key",
+                "expected each member name "
+                f"once, got {exc.name!r} more than once in one "
+                "object",
+            ) from None
+        raise self._error(
+            "json.duplicate-key",
+            "expected each member name once, got fewer members decoded than written",
+        )

@@ -71,14 +71,18 @@ class PubSubPush(ViewEnvelope):
     @property
     def id(self) -> Any:
         message = self._view.message
-        return message.messageId if message.messageId is not UNSET \
-            else message.message_id
+        return (
+            message.messageId if message.messageId is not UNSET else message.message_id
+        )
 
     @property
     def time(self) -> Any:
         message = self._view.message
-        return message.publishTime if message.publishTime is not UNSET \
+        return (
+            message.publishTime
+            if message.publishTime is not UNSET
             else message.publish_time
+        )
 
     source = subscription = member("subscription")
     delivery_attempt = member("deliveryAttempt")
@@ -104,13 +108,21 @@ class PubSubPush(ViewEnvelope):
         raw = self._view.message.data
         if raw is UNSET:
             return ABSENT
-        return Payload(raw, "base64", format=FORMAT,
-                       pointer=self._pointer + "/message/data", limits=self._limits)
+        return Payload(
+            raw,
+            "base64",
+            format=FORMAT,
+            pointer=self._pointer + "/message/data",
+            limits=self._limits,
+        )
 
     def fields(self) -> dict[str, Any]:
         view, message = self._view, self._view.message
-        inner = {name: getattr(message, name) for name in _MESSAGE_FIELDS
-                 if getattr(message, name) is not UNSET}
+        inner = {
+            name: getattr(message, name)
+            for name in _MESSAGE_FIELDS
+            if getattr(message, name) is not UNSET
+        }
         out: dict[str, Any] = {"message": inner}
         for name in ("subscription", "deliveryAttempt"):
             if getattr(view, name) is not UNSET:
@@ -138,27 +150,37 @@ class PubSubUnwrapped(HeaderEnvelope):
     subject = header("x-goog-pubsub-ordering-key")
 
 
-def parse_push(body: Any, headers: Mapping[str, str] | None, limits: Limits,
-               pointer: str = "") -> PubSubPush:
+def parse_push(
+    body: Any, headers: Mapping[str, str] | None, limits: Limits, pointer: str = ""
+) -> PubSubPush:
     """Inspect a wrapped push body."""
     check_utf8(body, FORMAT)
-    view, _ = inspect_object(_DECODER, body, FORMAT, pointer, ("message/data",),
-                             ("message/attributes",))
+    view, _ = inspect_object(
+        _DECODER, body, FORMAT, pointer, ("message/data",), ("message/attributes",)
+    )
     message = view.message
     if not isinstance(message, _Message):
-        raise InvalidEnvelope("envelope.required", "expected a message object, got "
-                              + ("it absent" if message is UNSET else "null"),
-                              format=FORMAT, pointer=pointer + "/message")
-    require_text(view.subscription, FORMAT, pointer + "/subscription",
-                 "sent with every push")
+        raise InvalidEnvelope(
+            "envelope.required",
+            "expected a message object, got "
+            + ("it absent" if message is UNSET else "null"),
+            format=FORMAT,
+            pointer=pointer + "/message",
+        )
+    require_text(
+        view.subscription, FORMAT, pointer + "/subscription", "sent with every push"
+    )
     _one_of(message, "messageId", "message_id", pointer)
     _one_of(message, "publishTime", "publish_time", pointer)
     check_rfc3339(message.publishTime, FORMAT, pointer + "/message/publishTime")
     check_rfc3339(message.publish_time, FORMAT, pointer + "/message/publish_time")
     if message.data is not UNSET and memoryview(message.data)[:1] != b'"':
-        raise InvalidEnvelope("pubsub.data", "expected message.data to be a base64 "
-                              "JSON string, got another JSON value", format=FORMAT,
-                              pointer=pointer + "/message/data")
+        raise InvalidEnvelope(
+            "pubsub.data",
+            "expected message.data to be a base64 JSON string, got another JSON value",
+            format=FORMAT,
+            pointer=pointer + "/message/data",
+        )
     return PubSubPush(view, body, headers, limits, pointer)
 
 
@@ -166,19 +188,26 @@ def _one_of(message: _Message, camel: str, snake: str, pointer: str) -> None:
     # Push bodies may carry both spellings; they must then agree.
     first, second = getattr(message, camel), getattr(message, snake)
     if first is UNSET:
-        require_text(second, FORMAT, f"{pointer}/message/{camel}",
-                     f"sent with every message, as {camel} or {snake}")
+        require_text(
+            second,
+            FORMAT,
+            f"{pointer}/message/{camel}",
+            f"sent with every message, as {camel} or {snake}",
+        )
         return
-    require_text(first, FORMAT, f"{pointer}/message/{camel}",
-                 "sent with every message")
+    require_text(first, FORMAT, f"{pointer}/message/{camel}", "sent with every message")
     if second is not UNSET and second != first:
-        raise InvalidEnvelope("pubsub.mismatch", f"expected {snake} to equal "
-                              f"{camel} {first!r}, got {second!r}", format=FORMAT,
-                              pointer=f"{pointer}/message/{snake}")
+        raise InvalidEnvelope(
+            "pubsub.mismatch",
+            f"expected {snake} to equal {camel} {first!r}, got {second!r}",
+            format=FORMAT,
+            pointer=f"{pointer}/message/{snake}",
+        )
 
 
-def parse_unwrapped(body: bytes, headers: Mapping[str, str],
-                    limits: Limits) -> PubSubUnwrapped:
+def parse_unwrapped(
+    body: bytes, headers: Mapping[str, str], limits: Limits
+) -> PubSubUnwrapped:
     """Take an unwrapped push delivery; the body is not read."""
     time = headers.get("x-goog-pubsub-publish-time")
     if time is not None:

@@ -45,17 +45,22 @@ class Router:
         """Send envelopes whose fields match all ``patterns`` to ``handler``."""
         unknown = set(patterns) - set(_FIELDS)
         if unknown or not patterns:
-            raise TypeError(f"patterns must name some of {_FIELDS}, got "
-                            f"{sorted(patterns)}")
-        compiled = tuple((name, re.compile(fnmatch.translate(glob)))
-                         for name, glob in patterns.items())
+            raise TypeError(
+                f"patterns must name some of {_FIELDS}, got {sorted(patterns)}"
+            )
+        compiled = tuple(
+            (name, re.compile(fnmatch.translate(glob)))
+            for name, glob in patterns.items()
+        )
         self._routes.append((compiled, handler))
 
     def on(self, **patterns: str) -> Callable[[Handler], Handler]:
         """Decorator form of :meth:`add`."""
+
         def register(handler: Handler) -> Handler:
             self.add(handler, **patterns)
             return handler
+
         return register
 
     def set_fallback(self, handler: Handler) -> Handler:
@@ -68,8 +73,7 @@ class Router:
         for patterns, handler in self._routes:
             for name, pattern in patterns:
                 value = getattr(envelope, name)
-                if value is ABSENT or value is None or \
-                        pattern.match(value) is None:
+                if value is ABSENT or value is None or pattern.match(value) is None:
                     break
             else:
                 return handler
@@ -86,9 +90,13 @@ class Router:
         for index, envelope in enumerate(items):
             handler = self.handler_for(envelope)
             if handler is None:
-                raise Unrouted("router.unrouted", "expected a route or a fallback "
-                               f"for type {envelope.type!r} from source "
-                               f"{envelope.source!r}, got neither",
-                               format=envelope.format, pointer=f"/{index}")
+                raise Unrouted(
+                    "router.unrouted",
+                    "expected a route or a fallback "
+                    f"for type {envelope.type!r} from source "
+                    f"{envelope.source!r}, got neither",
+                    format=envelope.format,
+                    pointer=f"/{index}",
+                )
             plan.append(handler)
         return [handler(envelope) for handler, envelope in zip(plan, items)]

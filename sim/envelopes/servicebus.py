@@ -64,18 +64,32 @@ class _Element(msgspec.Struct):
 
 
 _ANY = msgspec.json.Decoder()
-_NUMBERS = ("DeliveryCount", "SequenceNumber", "EnqueuedSequenceNumber",
-            "TimeToLive")
+_NUMBERS = ("DeliveryCount", "SequenceNumber", "EnqueuedSequenceNumber", "TimeToLive")
 _BROKER = msgspec.json.Decoder(_Broker)
 _ELEMENT = msgspec.json.Decoder(_Element)
 _EMPTY_BROKER = _Broker()
 # Headers of the HTTP exchange itself, never custom message properties.
-_TRANSPORT = frozenset((
-    "brokerproperties", "content-type", "content-length", "content-encoding",
-    "date", "server", "location", "transfer-encoding", "connection", "host",
-    "strict-transport-security", "x-ms-request-id", "cache-control",
-    "authorization", "accept", "user-agent", "expect",
-))
+_TRANSPORT = frozenset(
+    (
+        "brokerproperties",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "date",
+        "server",
+        "location",
+        "transfer-encoding",
+        "connection",
+        "host",
+        "strict-transport-security",
+        "x-ms-request-id",
+        "cache-control",
+        "authorization",
+        "accept",
+        "user-agent",
+        "expect",
+    )
+)
 
 
 class ServiceBusMessage(Envelope):
@@ -90,9 +104,17 @@ class ServiceBusMessage(Envelope):
     __slots__ = ("_view", "_user", "_body", "_kind")
     format = FORMAT
 
-    def __init__(self, broker: _Broker, user: Any, body: Any, kind: str,
-                 raw: Any, headers: Mapping[str, str] | None, limits: Limits,
-                 pointer: str) -> None:
+    def __init__(
+        self,
+        broker: _Broker,
+        user: Any,
+        body: Any,
+        kind: str,
+        raw: Any,
+        headers: Mapping[str, str] | None,
+        limits: Limits,
+        pointer: str,
+    ) -> None:
         super().__init__(raw, headers, limits, pointer)
         self._view = broker
         self._user = user
@@ -138,9 +160,14 @@ class ServiceBusMessage(Envelope):
         content_type = self._view.ContentType
         if self._kind == "bytes":
             content_type = self.headers.get("content-type", ABSENT)
-        return Payload(self._body, self._kind, content_type=content_type,
-                       format=FORMAT, pointer=self._pointer + "/Body"
-                       if self._kind == "string" else "", limits=self._limits)
+        return Payload(
+            self._body,
+            self._kind,
+            content_type=content_type,
+            format=FORMAT,
+            pointer=self._pointer + "/Body" if self._kind == "string" else "",
+            limits=self._limits,
+        )
 
     def fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {"BrokerProperties": self.broker_properties}
@@ -149,8 +176,9 @@ class ServiceBusMessage(Envelope):
         return out
 
 
-def _check_values(broker: _Broker, broker_at: str, user: Any = None,
-                  user_at: str = "") -> None:
+def _check_values(
+    broker: _Broker, broker_at: str, user: Any = None, user_at: str = ""
+) -> None:
     # Numbers and user values stay Raw for the duplicate proof; decode each
     # once here so that an out-of-range number is refused by inspection.
     for name in _NUMBERS:
@@ -166,23 +194,25 @@ def _value(raw: Raw, where: str) -> Any:
     return decode(_ANY, raw, FORMAT, where)
 
 
-def parse_received(body: bytes, headers: Mapping[str, str],
-                   limits: Limits) -> ServiceBusMessage:
+def parse_received(
+    body: bytes, headers: Mapping[str, str], limits: Limits
+) -> ServiceBusMessage:
     """A received message: ``BrokerProperties`` header, opaque body."""
     text = headers["brokerproperties"]
     check_header_size(text, limits, FORMAT, "headers/brokerproperties")
     raw = text.encode("utf-8", "surrogatepass")
     check_utf8(raw, FORMAT, "headers/brokerproperties")
-    broker, _ = inspect_object(_BROKER, raw, FORMAT, "headers/brokerproperties",
-                               _NUMBERS)
+    broker, _ = inspect_object(
+        _BROKER, raw, FORMAT, "headers/brokerproperties", _NUMBERS
+    )
     _check_values(broker, "headers/brokerproperties")
-    user = {name: value for name, value in headers.items()
-            if name not in _TRANSPORT}
+    user = {name: value for name, value in headers.items() if name not in _TRANSPORT}
     return ServiceBusMessage(broker, user, body, "bytes", body, headers, limits, "")
 
 
-def parse_batch(body: bytes, headers: Mapping[str, str] | None,
-                limits: Limits) -> Batch:
+def parse_batch(
+    body: bytes, headers: Mapping[str, str] | None, limits: Limits
+) -> Batch:
     """The JSON batch body: an array of ``Body``/``BrokerProperties``/
     ``UserProperties`` objects."""
     elements = batch_elements(body, FORMAT, limits, "messages")
@@ -190,18 +220,39 @@ def parse_batch(body: bytes, headers: Mapping[str, str] | None,
     for index, element in enumerate(elements):
         pointer = f"/{index}"
         view, _ = inspect_object(
-            _ELEMENT, element, FORMAT, pointer,
+            _ELEMENT,
+            element,
+            FORMAT,
+            pointer,
             ("Body", *(f"BrokerProperties/{name}" for name in _NUMBERS)),
-            ("BrokerProperties", "UserProperties"))
+            ("BrokerProperties", "UserProperties"),
+        )
         if view.Body is UNSET or memoryview(view.Body)[:1] != b'"':
-            raise InvalidEnvelope("servicebus.body", "expected Body to be a JSON "
-                                  "string, got " + ("it absent" if view.Body is UNSET
-                                                    else "another JSON value"),
-                                  format=FORMAT, pointer=pointer + "/Body")
+            raise InvalidEnvelope(
+                "servicebus.body",
+                "expected Body to be a JSON "
+                "string, got "
+                + ("it absent" if view.Body is UNSET else "another JSON value"),
+                format=FORMAT,
+                pointer=pointer + "/Body",
+            )
         broker = view.BrokerProperties or _EMPTY_BROKER
-        _check_values(broker, f"{pointer}/BrokerProperties", view.UserProperties,
-                      f"{pointer}/UserProperties")
-        messages.append(ServiceBusMessage(broker, view.UserProperties, view.Body,
-                                          "string", element, headers, limits,
-                                          pointer))
+        _check_values(
+            broker,
+            f"{pointer}/BrokerProperties",
+            view.UserProperties,
+            f"{pointer}/UserProperties",
+        )
+        messages.append(
+            ServiceBusMessage(
+                broker,
+                view.UserProperties,
+                view.Body,
+                "string",
+                element,
+                headers,
+                limits,
+                pointer,
+            )
+        )
     return Batch(messages, FORMAT, body, headers)

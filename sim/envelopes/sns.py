@@ -29,8 +29,7 @@ from sim.envelopes.errors import InvalidEnvelope
 from sim.envelopes.payload import Payload
 
 FORMAT = "sns"
-MESSAGE_TYPES = ("Notification", "SubscriptionConfirmation",
-                 "UnsubscribeConfirmation")
+MESSAGE_TYPES = ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation")
 #: MessageAttributes data types; Binary values are base64 text.
 ATTRIBUTE_TYPES = ("String", "String.Array", "Number", "Binary")
 
@@ -61,14 +60,28 @@ class _View(msgspec.Struct):
 
 
 _DECODER = msgspec.json.Decoder(_View)
-_WIRE_FIELDS = tuple(n for n in _View.__struct_fields__
-                     if n not in ("Message", "MessageAttributes"))
+_WIRE_FIELDS = tuple(
+    n for n in _View.__struct_fields__ if n not in ("Message", "MessageAttributes")
+)
 # The members signed for each message type, in the order SNS signs them.
 _SIGNED = {
-    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn",
-                     "Type"),
-    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL",
-                                 "Timestamp", "Token", "TopicArn", "Type"),
+    "Notification": (
+        "Message",
+        "MessageId",
+        "Subject",
+        "Timestamp",
+        "TopicArn",
+        "Type",
+    ),
+    "SubscriptionConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
 }
 _SIGNED["UnsubscribeConfirmation"] = _SIGNED["SubscriptionConfirmation"]
 
@@ -100,15 +113,21 @@ class SnsMessage(ViewEnvelope):
     def signing_cert_url(self) -> Any:
         """``SigningCertURL``, or its ``SigningCertUrl`` spelling."""
         view = self._view
-        return view.SigningCertURL if view.SigningCertURL is not UNSET \
+        return (
+            view.SigningCertURL
+            if view.SigningCertURL is not UNSET
             else view.SigningCertUrl
+        )
 
     @property
     def unsubscribe_url(self) -> Any:
         """``UnsubscribeURL``, or its ``UnsubscribeUrl`` spelling."""
         view = self._view
-        return view.UnsubscribeURL if view.UnsubscribeURL is not UNSET \
+        return (
+            view.UnsubscribeURL
+            if view.UnsubscribeURL is not UNSET
             else view.UnsubscribeUrl
+        )
 
     @property
     def message_attributes(self) -> dict[str, tuple[str, str]] | Any:
@@ -126,13 +145,21 @@ class SnsMessage(ViewEnvelope):
 
     @property
     def data(self) -> Payload:
-        return Payload(self._view.Message, "string", format=FORMAT,
-                       pointer="/Message", limits=self._limits)
+        return Payload(
+            self._view.Message,
+            "string",
+            format=FORMAT,
+            pointer="/Message",
+            limits=self._limits,
+        )
 
     def fields(self) -> dict[str, Any]:
         view = self._view
-        out = {name: getattr(view, name) for name in _WIRE_FIELDS
-               if getattr(view, name) is not UNSET}
+        out = {
+            name: getattr(view, name)
+            for name in _WIRE_FIELDS
+            if getattr(view, name) is not UNSET
+        }
         if view.MessageAttributes is not UNSET:
             out["MessageAttributes"] = self.message_attributes
         return out
@@ -153,9 +180,12 @@ class SnsMessage(ViewEnvelope):
             if value is UNSET or value is None:
                 if name == "Subject":
                     continue
-                raise InvalidEnvelope("sns.unsigned", f"expected {name} to sign a "
-                                      f"{view.Type}, got it absent", format=FORMAT,
-                                      pointer=f"/{name}")
+                raise InvalidEnvelope(
+                    "sns.unsigned",
+                    f"expected {name} to sign a {view.Type}, got it absent",
+                    format=FORMAT,
+                    pointer=f"/{name}",
+                )
             lines.append(f"{name}\n{value}\n")
         return "".join(lines).encode("utf-8")
 
@@ -178,8 +208,9 @@ class SnsRawMessage(HeaderEnvelope):
     subscription_arn = header("x-amz-sns-subscription-arn")
 
 
-def parse_message(body: bytes, headers: Mapping[str, str] | None,
-                  limits: Limits) -> SnsMessage | SnsRawMessage:
+def parse_message(
+    body: bytes, headers: Mapping[str, str] | None, limits: Limits
+) -> SnsMessage | SnsRawMessage:
     """Inspect an SNS HTTP delivery, wrapped or raw."""
     headers = headers or {}
     header_type = headers.get("x-amz-sns-message-type")
@@ -187,41 +218,59 @@ def parse_message(body: bytes, headers: Mapping[str, str] | None,
         _check_type(header_type, "headers/x-amz-sns-message-type")
         return SnsRawMessage(body, headers, limits, "")
     check_utf8(body, FORMAT)
-    view, _ = inspect_object(_DECODER, body, FORMAT, "", ("Message",),
-                             ("MessageAttributes/*",))
+    view, _ = inspect_object(
+        _DECODER, body, FORMAT, "", ("Message",), ("MessageAttributes/*",)
+    )
     _check_type(view.Type, "/Type")
     if header_type is not None and header_type != view.Type:
-        raise InvalidEnvelope("sns.message-type", f"expected Type to match the "
-                              f"header {header_type!r}, got {view.Type!r}",
-                              format=FORMAT, pointer="/Type")
+        raise InvalidEnvelope(
+            "sns.message-type",
+            f"expected Type to match the header {header_type!r}, got {view.Type!r}",
+            format=FORMAT,
+            pointer="/Type",
+        )
     if not (view.MessageId and view.TopicArn and view.Timestamp):
         for name in ("MessageId", "TopicArn", "Timestamp"):
             require_text(getattr(view, name), FORMAT, f"/{name}", "sent by SNS")
     check_rfc3339(view.Timestamp, FORMAT, "/Timestamp")
     # "Message" is always a JSON string, possibly empty.
     if view.Message is UNSET or memoryview(view.Message)[:1] != b'"':
-        raise InvalidEnvelope("sns.message", "expected Message to be a JSON "
-                              "string, got " + ("it absent" if view.Message is UNSET
-                                                else "another JSON value"),
-                              format=FORMAT, pointer="/Message")
+        raise InvalidEnvelope(
+            "sns.message",
+            "expected Message to be a JSON "
+            "string, got "
+            + ("it absent" if view.Message is UNSET else "another JSON value"),
+            format=FORMAT,
+            pointer="/Message",
+        )
     if view.Type != "Notification":
         require_text(view.Token, FORMAT, "/Token", f"sent with a {view.Type}")
     for name, attribute in (view.MessageAttributes or {}).items():
         where = pointer_join("/MessageAttributes", name)
         if attribute.Type not in ATTRIBUTE_TYPES:
-            raise InvalidEnvelope("sns.attribute", "expected an attribute Type "
-                                  f"among {', '.join(ATTRIBUTE_TYPES)}, got "
-                                  f"{attribute.Type!r}", format=FORMAT,
-                                  pointer=where + "/Type")
+            raise InvalidEnvelope(
+                "sns.attribute",
+                "expected an attribute Type "
+                f"among {', '.join(ATTRIBUTE_TYPES)}, got "
+                f"{attribute.Type!r}",
+                format=FORMAT,
+                pointer=where + "/Type",
+            )
         if attribute.Value is UNSET:
-            raise InvalidEnvelope("sns.attribute", "expected an attribute Value "
-                                  "string, got it absent", format=FORMAT,
-                                  pointer=where + "/Value")
+            raise InvalidEnvelope(
+                "sns.attribute",
+                "expected an attribute Value string, got it absent",
+                format=FORMAT,
+                pointer=where + "/Value",
+            )
     return SnsMessage(view, body, headers, limits)
 
 
 def _check_type(value: Any, where: str) -> None:
     if value not in MESSAGE_TYPES:
-        raise InvalidEnvelope("sns.message-type", "expected a message type among "
-                              f"{', '.join(MESSAGE_TYPES)}, got {value!r}",
-                              format=FORMAT, pointer=where)
+        raise InvalidEnvelope(
+            "sns.message-type",
+            f"expected a message type among {', '.join(MESSAGE_TYPES)}, got {value!r}",
+            format=FORMAT,
+            pointer=where,
+        )

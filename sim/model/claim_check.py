@@ -45,7 +45,9 @@ class ClaimChecks:
     def store_then(self, event: int, publish: Callable[[int], None]) -> None:
         """PUT the payload, then ``publish(event)`` once storage has answered."""
         at = self.env.now  # the instant the event was published
-        self._ledger.exchange(at, TO_STORAGE, PUBLISHER, STORAGE, self._payload[event], 0)
+        self._ledger.exchange(
+            at, TO_STORAGE, PUBLISHER, STORAGE, self._payload[event], 0
+        )
         later(self.env, self._leg_s() + self._leg_s(), publish, event)
 
     def fetch_s(self, event: int, published_at: float) -> float:

@@ -25,7 +25,7 @@ from sim.model.push import BrokerModel, fanout
 from sim.model.request_reply import RequestReplyModel, RoundTrips
 from sim.model.streams import name_key, stream
 from sim.model.subscriber import Deliveries, Subscriber
-from sim.model.workload import Events, draw_events
+from sim.model.workload import draw_events
 from sim.scenario import Broker, Fanout, LongPoll, RequestReply, Scenario, ShortPoll
 
 
@@ -88,7 +88,11 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
     wants = _wants(scenario, replication, len(events))
     complete = env.event()
     deliveries = Deliveries(
-        events.times, first, stop - first, slots, complete,
+        events.times,
+        first,
+        stop - first,
+        slots,
+        complete,
         wanted=None if wants is None else wants[first:stop].reshape(-1),
     )
     ledger = Ledger(
@@ -99,8 +103,9 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
     claims = None
     carried = events.payload_bytes
     if scenario.claim_check is not None:
-        claims = ClaimChecks(env, scenario.claim_check, events.payload_bytes,
-                             legs[TO_STORAGE], ledger)
+        claims = ClaimChecks(
+            env, scenario.claim_check, events.payload_bytes, legs[TO_STORAGE], ledger
+        )
         carried = claims.carried_bytes(carried)
     wire = wire_bytes(strategy.envelope, carried)
 
@@ -128,9 +133,18 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
 
     round_trips = None
     if isinstance(strategy, (ShortPoll, LongPoll)):
-        on_publish = _pollers(env, scenario, strategy, replication,
-                              events.times.tolist(), wire, subscribers, legs, ledger,
-                              wants)
+        on_publish = _pollers(
+            env,
+            scenario,
+            strategy,
+            replication,
+            events.times.tolist(),
+            wire,
+            subscribers,
+            legs,
+            ledger,
+            wants,
+        )
     else:
         parts = dict(
             publish_times=events.times.tolist(),
@@ -183,7 +197,8 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
         bytes=dict(zip(LINKS, ledger.bytes)),
         counts=ledger.counts(),
         down_s=sum(
-            s.availability.down_time_s(sim.warmup_s, sim.duration_s) for s in subscribers
+            s.availability.down_time_s(sim.warmup_s, sim.duration_s)
+            for s in subscribers
         ),
         stopped_at_s=float(env.now),
     )
@@ -192,16 +207,19 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
 def _legs(scenario: Scenario, replication: int, key: int) -> list:
     """One-way delay of a message on each link, sidecars included."""
     seed = scenario.simulation.seed
-    network = Sampler(scenario.network.latency_s,
-                      stream(seed, replication, "network", key))
+    network = Sampler(
+        scenario.network.latency_s, stream(seed, replication, "network", key)
+    )
     sidecar = scenario.sidecar
     proxy = (
-        None if sidecar is None
+        None
+        if sidecar is None
         else Sampler(sidecar.latency_s, stream(seed, replication, "sidecar", key))
     )
     claim = scenario.claim_check
     storage = (
-        network if claim is None or claim.storage_latency_s is None
+        network
+        if claim is None or claim.storage_latency_s is None
         else Sampler(claim.storage_latency_s, stream(seed, replication, "storage", key))
     )
     legs = []
@@ -235,24 +253,45 @@ def _wants(scenario: Scenario, replication: int, n_events: int) -> np.ndarray | 
     return chosen[:, types].T.copy()
 
 
-def _pollers(env, scenario, strategy, replication, events_times, wire, subscribers,
-             legs, ledger, wants):
+def _pollers(
+    env,
+    scenario,
+    strategy,
+    replication,
+    events_times,
+    wire,
+    subscribers,
+    legs,
+    ledger,
+    wants,
+):
     """Start the consumers; returns what to do when an event is published."""
     shared = strategy.shared_queue
     feed = Feed(
-        env, wire, 1 if shared else len(subscribers), strategy.visibility_timeout_s,
+        env,
+        wire,
+        1 if shared else len(subscribers),
+        strategy.visibility_timeout_s,
         on_redelivery=lambda event: ledger.redelivery(events_times[event]),
     )
     parts = dict(
-        env=env, feed=feed, delay_s=legs[PUBLISHER_SUBSCRIBERS], ledger=ledger,
-        rng=stream(scenario.simulation.seed, replication, "poll", name_key(strategy.name)),
+        env=env,
+        feed=feed,
+        delay_s=legs[PUBLISHER_SUBSCRIBERS],
+        ledger=ledger,
+        rng=stream(
+            scenario.simulation.seed, replication, "poll", name_key(strategy.name)
+        ),
         wants=wants,
     )
     if isinstance(strategy, ShortPoll):
         phases = _phases(scenario, strategy, replication, len(subscribers))
         for sub, phase in zip(subscribers, phases):
             ShortPollConsumer(
-                strategy, phase, source=0 if shared else sub.index, subscriber=sub,
+                strategy,
+                phase,
+                source=0 if shared else sub.index,
+                subscriber=sub,
                 **parts,
             )
     else:
@@ -266,7 +305,9 @@ def _pollers(env, scenario, strategy, replication, events_times, wire, subscribe
 def _phases(scenario, strategy: ShortPoll, replication: int, n: int) -> list[float]:
     if strategy.phase == "aligned":
         return [0.0] * n
-    rng = stream(scenario.simulation.seed, replication, "phase", name_key(strategy.name))
+    rng = stream(
+        scenario.simulation.seed, replication, "phase", name_key(strategy.name)
+    )
     return rng.uniform(0.0, strategy.interval_s, n).tolist()
 
 

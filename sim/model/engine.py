@@ -18,7 +18,9 @@ from sim.scenario import Fixed
 BLOCK = 1024
 
 
-def later(env: simpy.Environment, delay: float, action: Callable[..., None], *args) -> None:
+def later(
+    env: simpy.Environment, delay: float, action: Callable[..., None], *args
+) -> None:
     """Call ``action(*args)`` when ``delay`` simulated seconds have passed."""
     Timeout(env, delay).callbacks.append(lambda _event: action(*args))
 

@@ -47,7 +47,9 @@ def _overhead(document: object) -> int:
 
 
 def _binary_headers() -> int:
-    lines = [f"ce-{k}: {v}\r\n" for k, v in _CE_ATTRIBUTES.items() if k != "datacontenttype"]
+    lines = [
+        f"ce-{k}: {v}\r\n" for k, v in _CE_ATTRIBUTES.items() if k != "datacontenttype"
+    ]
     lines.append(f"content-type: {_CE_ATTRIBUTES['datacontenttype']}\r\n")
     return len("".join(lines).encode())
 
@@ -130,8 +132,12 @@ def _escape_growth() -> float:
     """Bytes a JSON document grows by per byte when escaped into a string."""
     rng = np.random.default_rng(0)
     document = [
-        {"id": f"evt-{i}", "amount": round(float(rng.uniform(1, 500)), 2),
-         "currency": "EUR", "items": [{"sku": f"SKU-{j}", "qty": j + 1} for j in range(3)]}
+        {
+            "id": f"evt-{i}",
+            "amount": round(float(rng.uniform(1, 500)), 2),
+            "currency": "EUR",
+            "items": [{"sku": f"SKU-{j}", "qty": j + 1} for j in range(3)],
+        }
         for i in range(200)
     ]
     text = json.dumps(document, separators=(",", ":"))
@@ -171,4 +177,3 @@ def describe() -> dict[str, str]:
         kind: f"{fixed} B + {growth.get(kind, 'payload as is')}"
         for kind, fixed in _FIXED.items()
     }
-

@@ -41,7 +41,8 @@ class Availability:
     def down_time_s(self, start_s: float, end_s: float) -> float:
         """Seconds of ``[start_s, end_s)`` spent down."""
         return sum(
-            max(0.0, min(end, end_s) - max(start, start_s)) for start, end in self.windows
+            max(0.0, min(end, end_s) - max(start, start_s))
+            for start, end in self.windows
         )
 
 
@@ -65,7 +66,9 @@ class TokenBucket:
         self.updated_s = 0.0
 
     def admit(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.updated_s) * self.rate_per_s)
+        self.tokens = min(
+            self.burst, self.tokens + (now - self.updated_s) * self.rate_per_s
+        )
         self.updated_s = now
         if self.tokens >= 1.0:
             self.tokens -= 1.0

@@ -62,7 +62,9 @@ class Feed:
         self._wake()
 
     def has_new(self, source: int) -> bool:
-        return self._cursor[source] < self.published or bool(self._visible_again[source])
+        return self._cursor[source] < self.published or bool(
+            self._visible_again[source]
+        )
 
     def take(self, source: int, max_batch: int) -> tuple[list[int], int]:
         """Hand ``source``'s oldest visible events out, at most ``max_batch``:

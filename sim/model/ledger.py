@@ -119,7 +119,9 @@ class Ledger:
         cpu[server] += self._handled + self._deser * body
         cpu[SIDECARS] += self._proxy_cpu_s * PROXIES[link]
 
-    def response_body(self, at: float, link: int, server: int, client: int, body: int) -> None:
+    def response_body(
+        self, at: float, link: int, server: int, client: int, body: int
+    ) -> None:
         """The body of the answer to a request that reached the server at ``at``."""
         if body and self.start_s <= at < self.end_s:
             self.bytes[link] += body

@@ -68,7 +68,9 @@ class _Consumer:
         limit = 0 if empty else self.max_batch
         events, body = self.feed.take(self.source, limit)
         ledger = self.ledger
-        ledger.response_body(arrived_at, PUBLISHER_SUBSCRIBERS, PUBLISHER, SUBSCRIBERS, body)
+        ledger.response_body(
+            arrived_at, PUBLISHER_SUBSCRIBERS, PUBLISHER, SUBSCRIBERS, body
+        )
         ledger.poll(arrived_at, len(events))
         later(self.env, self.delay_s(), self._receive, events)
 
@@ -101,7 +103,9 @@ class _Consumer:
         later(self.env, self.delay_s(), self._ack_arrives, events)
 
     def _ack_arrives(self, events: list[int]) -> None:
-        self.ledger.request(self.env.now, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0)
+        self.ledger.request(
+            self.env.now, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0
+        )
         for event in events:
             self.feed.acknowledge(self.source, event)
 
@@ -180,7 +184,9 @@ class ShortPollConsumer(_Consumer):
             if count:
                 self.wait_s = self.interval_s
             else:
-                self.wait_s = min(self.backoff.max_interval_s, self.wait_s * self.backoff.multiplier)
+                self.wait_s = min(
+                    self.backoff.max_interval_s, self.wait_s * self.backoff.multiplier
+                )
             later(self.env, self._jittered(self.wait_s), self._tick)
 
     def _repoll(self) -> None:
@@ -215,7 +221,11 @@ class LongPollConsumer(_Consumer):
     def _poll_when_up(self) -> None:
         now = self.env.now
         if self.subscriber.is_down(now):
-            later(self.env, self.subscriber.availability.up_at(now) - now, self._poll_when_up)
+            later(
+                self.env,
+                self.subscriber.availability.up_at(now) - now,
+                self._poll_when_up,
+            )
         elif not self.in_flight:
             self._send()
 

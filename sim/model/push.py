@@ -121,11 +121,15 @@ class Pusher:
             refused = failure == "refuse"
             self.ledger.connect_failed(at, self.sender, refused)
             if refused:
-                later(self.env, self.delay_s(), self._answer, d, d.attempt, REFUSED, None)
+                later(
+                    self.env, self.delay_s(), self._answer, d, d.attempt, REFUSED, None
+                )
             return
 
         body = self.payload_bytes[d.event]
-        self.ledger.request(at, self.link, self.sender, SUBSCRIBERS, body, d.attempt > 1)
+        self.ledger.request(
+            at, self.link, self.sender, SUBSCRIBERS, body, d.attempt > 1
+        )
         attempt = d.attempt
         subscriber.receive(
             d.event,
@@ -134,7 +138,9 @@ class Pusher:
             ),
         )
 
-    def _answer(self, d: _Delivery, attempt: int, status: int, retry_after: float | None) -> None:
+    def _answer(
+        self, d: _Delivery, attempt: int, status: int, retry_after: float | None
+    ) -> None:
         if not (d.waiting and d.attempt == attempt):
             return  # the caller stopped waiting for this attempt
         d.waiting = False

@@ -50,8 +50,9 @@ class RoundTrips:
 class RequestReplyModel:
     """Requests from the caller, and replies back to it."""
 
-    def __init__(self, env: simpy.Environment, strategy, subscribers, round_trips,
-                 legs, **parts):
+    def __init__(
+        self, env: simpy.Environment, strategy, subscribers, round_trips, legs, **parts
+    ):
         self.env = env
         self.strategy = strategy
         self.n = len(subscribers)
@@ -82,7 +83,10 @@ class RequestReplyModel:
     def _replied(self, event: int) -> None:
         # the 2xx carried the reply
         self.ledger.response_body(
-            self.publish_times[event], PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER,
+            self.publish_times[event],
+            PUBLISHER_SUBSCRIBERS,
+            SUBSCRIBERS,
+            PUBLISHER,
             self.strategy.reply_bytes,
         )
         self.round_trips.replied(event, self.env.now)
@@ -96,8 +100,13 @@ class RequestReplyModel:
         at = self.publish_times[event]
         body = self.pusher.payload_bytes[event]
         self.ledger.exchange(at, PUBLISHER_BROKER, PUBLISHER, BROKER, body, 0)
-        later(self.env, self.strategy.dispatch_delay_s, self.pusher.push, event,
-              event % self.n)
+        later(
+            self.env,
+            self.strategy.dispatch_delay_s,
+            self.pusher.push,
+            event,
+            event % self.n,
+        )
 
     def _replied_via_broker(self, event: int) -> None:
         # The instance POSTed the reply before acknowledging the request, so

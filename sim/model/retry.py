@@ -47,7 +47,9 @@ class Backoff:
             return self._randomised(phased_delay(p, retry), p.randomisation)
         raise TypeError(f"unknown retry policy {p!r}")
 
-    def _exponential(self, p: ExponentialRetry, retry: int, previous_s: float | None) -> float:
+    def _exponential(
+        self, p: ExponentialRetry, retry: int, previous_s: float | None
+    ) -> float:
         ceiling = min(p.cap_s, p.base_s * p.multiplier ** (retry - 1))
         if p.jitter == "none":
             return ceiling

@@ -29,10 +29,14 @@ _PURPOSES = {
 }
 
 
-def stream(seed: int, replication: int, purpose: str, *keys: int) -> np.random.Generator:
+def stream(
+    seed: int, replication: int, purpose: str, *keys: int
+) -> np.random.Generator:
     """The generator for ``purpose`` in ``replication`` of a scenario."""
     key = (replication, _PURPOSES[purpose], *keys)
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key))
+    )
 
 
 def name_key(name: str) -> int:

@@ -65,7 +65,9 @@ class Deliveries:
         self._abandoned = np.zeros(count * slots, dtype=bool)
         # pairs a subscriber does not want are settled from the start
         self.wanted = wanted
-        self._settled = np.zeros(count * slots, dtype=bool) if wanted is None else ~wanted
+        self._settled = (
+            np.zeros(count * slots, dtype=bool) if wanted is None else ~wanted
+        )
         self.settled = int(self._settled.sum())
         if self.settled == count * slots:
             complete.succeed()
@@ -145,7 +147,9 @@ class Subscriber:
         self._idempotent = spec.idempotent
         self._check_cpu_s = spec.cpu_s_per_idempotency_check
         limit = spec.faults.rate_limit_per_s
-        self._bucket = None if limit is None else TokenBucket(limit, spec.faults.rate_limit_burst)
+        self._bucket = (
+            None if limit is None else TokenBucket(limit, spec.faults.rate_limit_burst)
+        )
         self._queue: deque[tuple[int, Respond | None]] = deque()
         self._done: set[int] = set()
         self._copies: dict[int, int] = {}  # event -> copies queued or in service
@@ -193,7 +197,10 @@ class Subscriber:
             respond(UNAVAILABLE, faults.retry_after_s)
         elif self._bucket is not None and not self._bucket.admit(now):
             respond(THROTTLED, faults.retry_after_s)
-        elif faults.error_4xx_probability and self._rng.random() < faults.error_4xx_probability:
+        elif (
+            faults.error_4xx_probability
+            and self._rng.random() < faults.error_4xx_probability
+        ):
             respond(REJECTED, None)
         elif (
             faults.queue_limit is not None

@@ -63,7 +63,9 @@ def arrival_times(arrivals, duration_s: float, rng: np.random.Generator) -> np.n
     raise TypeError(f"unknown arrival process {arrivals!r}")
 
 
-def _poisson(rate: float, start: float, end: float, rng: np.random.Generator) -> np.ndarray:
+def _poisson(
+    rate: float, start: float, end: float, rng: np.random.Generator
+) -> np.ndarray:
     # Given their number, Poisson arrivals are independent uniforms on the span.
     if rate == 0.0 or end <= start:
         return np.empty(0)

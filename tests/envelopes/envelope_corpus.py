@@ -27,13 +27,16 @@ def load_corpus() -> list[Fixture]:
     for body_path in sorted(FIXTURES.glob("*/*.body")):
         stem = body_path.with_suffix("")
         headers_path = stem.with_suffix(".headers.json")
-        fixtures.append(Fixture(
-            name=f"{body_path.parent.name}/{stem.name}",
-            body=body_path.read_bytes(),
-            headers=json.loads(headers_path.read_text()) if headers_path.exists()
-            else None,
-            expect=json.loads(stem.with_suffix(".expect.json").read_text()),
-        ))
+        fixtures.append(
+            Fixture(
+                name=f"{body_path.parent.name}/{stem.name}",
+                body=body_path.read_bytes(),
+                headers=json.loads(headers_path.read_text())
+                if headers_path.exists()
+                else None,
+                expect=json.loads(stem.with_suffix(".expect.json").read_text()),
+            )
+        )
     return fixtures
 
 

@@ -19,22 +19,29 @@ def run(*args: str):
 
 
 def test_prints_format_and_fields_as_json():
-    result = run(str(FIXTURES / "cloudevents/structured-full.body"), "--headers",
-                 str(FIXTURES / "cloudevents/structured-full.headers.json"))
+    result = run(
+        str(FIXTURES / "cloudevents/structured-full.body"),
+        "--headers",
+        str(FIXTURES / "cloudevents/structured-full.headers.json"),
+    )
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert shown["format"] == "cloudevents" and shown["batch"] is False
     assert shown["subject"] == "123"
     assert shown["extensions"]["comexampleothervalue"] == 5
-    assert shown["data"] == {"kind": "json", "bytes": 57,
-                             "content_type": "application/json"}
+    assert shown["data"] == {
+        "kind": "json",
+        "bytes": 57,
+        "content_type": "application/json",
+    }
 
 
 def test_batch_lists_every_event(tmp_path):
     headers = tmp_path / "h.txt"
     headers.write_text("Content-Type: application/cloudevents-batch+json\n\n")
-    result = run(str(FIXTURES / "cloudevents/batch-two.body"), "--headers",
-                 str(headers))
+    result = run(
+        str(FIXTURES / "cloudevents/batch-two.body"), "--headers", str(headers)
+    )
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert shown["batch"] is True
@@ -50,28 +57,35 @@ def test_null_is_shown_and_absent_is_left_out():
 def test_malformed_envelope_prints_the_error_and_exits_2():
     result = run(str(FIXTURES / "cloudevents/structured-bad-duplicate-id.body"))
     assert result.exit_code == 2
-    assert result.output == ("error: cloudevents: at #/id: expected each member "
-                             "name once, got 'id' more than once "
-                             "[json.duplicate-key]\n")
+    assert result.output == (
+        "error: cloudevents: at #/id: expected each member "
+        "name once, got 'id' more than once "
+        "[json.duplicate-key]\n"
+    )
 
 
 def test_module_entry_point_exits_2_without_traceback(tmp_path):
     body = tmp_path / "dup.json"
-    body.write_bytes(b'{"specversion":"1.0","id":"1","id":"2","source":"s",'
-                     b'"type":"t"}')
-    done = subprocess.run([sys.executable, "-m", "sim", "envelope", str(body)],
-                          capture_output=True, text=True, timeout=60)
+    body.write_bytes(b'{"specversion":"1.0","id":"1","id":"2","source":"s","type":"t"}')
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "envelope", str(body)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr == ("error: cloudevents: at #/id: expected each member name "
-                           "once, got 'id' more than once [json.duplicate-key]\n")
+    assert done.stderr == (
+        "error: cloudevents: at #/id: expected each member name "
+        "once, got 'id' more than once [json.duplicate-key]\n"
+    )
 
 
 def test_bad_headers_file_is_a_usage_error(tmp_path):
     headers = tmp_path / "h.txt"
     headers.write_text("no colon here\n")
-    result = run(str(FIXTURES / "cloudevents/structured-minimal.body"), "--headers",
-                 str(headers))
+    result = run(
+        str(FIXTURES / "cloudevents/structured-minimal.body"), "--headers", str(headers)
+    )
     assert result.exit_code == 2
     assert "line 1: expected 'Name: value'" in result.output
-

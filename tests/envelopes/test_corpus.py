@@ -72,9 +72,10 @@ def test_corpus_body_parses_to_its_expectation(fixture: Fixture) -> None:
     if "error" in expect:
         error_class = getattr(envelopes, expect["error"])
         message = expect["message"]
-        with pytest.raises(error_class,
-                           match=None if message is None else
-                           "^" + re.escape(message) + "$") as caught:
+        with pytest.raises(
+            error_class,
+            match=None if message is None else "^" + re.escape(message) + "$",
+        ) as caught:
             parse(fixture.body, fixture.headers)
         assert caught.value.code == expect["code"]
         assert caught.value.pointer == expect["pointer"]
@@ -94,7 +95,10 @@ def test_corpus_body_parses_to_its_expectation(fixture: Fixture) -> None:
 
 def test_corpus_covers_every_format_with_valid_and_malformed_bodies() -> None:
     for name in envelopes.FORMATS:
-        mine = [f for f in CORPUS if f.expect.get("format") == name
-                or f.name.startswith(name + "/")]
+        mine = [
+            f
+            for f in CORPUS
+            if f.expect.get("format") == name or f.name.startswith(name + "/")
+        ]
         assert any("error" not in f.expect for f in mine), name
         assert any("error" in f.expect for f in mine), name

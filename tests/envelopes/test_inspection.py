@@ -55,8 +55,11 @@ def test_missing_id_and_time_are_never_invented():
     parsed = parse(compact(event()), STRUCTURED)
     assert parsed.time is ABSENT
     assert "time" not in parsed.fields()
-    with pytest.raises(InvalidEnvelope, match=r"^cloudevents: at #/id: expected a "
-                       r"non-empty string \(REQUIRED attribute\), got absent "):
+    with pytest.raises(
+        InvalidEnvelope,
+        match=r"^cloudevents: at #/id: expected a "
+        r"non-empty string \(REQUIRED attribute\), got absent ",
+    ):
         parse(compact(event(id=...)), STRUCTURED)
 
 
@@ -64,19 +67,26 @@ def test_pretty_printed_event_with_unknown_extensions_takes_the_walk_and_agrees(
     members = event(data={"a": [1, 2]}, myext="v", count=3, flag=True, none=None)
     fast = parse(compact(members), STRUCTURED)
     slow = parse(json.dumps(members, indent=3).encode(), STRUCTURED)
-    assert fast.extensions == slow.extensions == {
-        "myext": "v", "count": 3, "flag": True, "none": None}
+    assert (
+        fast.extensions
+        == slow.extensions
+        == {"myext": "v", "count": 3, "flag": True, "none": None}
+    )
     assert fast.data.json() == slow.data.json() == {"a": [1, 2]}
 
 
 def test_duplicate_inside_data_is_left_to_payload_decoding():
-    body = b'{"specversion":"1.0","id":"1","source":"s","type":"t","data":' \
-           b'{"k":1,"k":2}}'
+    body = (
+        b'{"specversion":"1.0","id":"1","source":"s","type":"t","data":{"k":1,"k":2}}'
+    )
     parsed = parse(body, STRUCTURED)
     assert bytes(parsed.data.raw) == b'{"k":1,"k":2}'
-    with pytest.raises(PayloadError, match=r"^cloudevents: at #/data: expected each "
-                       r"member name once, got 'k' more than once in one object "
-                       r"\[json\.duplicate-key\]$"):
+    with pytest.raises(
+        PayloadError,
+        match=r"^cloudevents: at #/data: expected each "
+        r"member name once, got 'k' more than once in one object "
+        r"\[json\.duplicate-key\]$",
+    ):
         parsed.data.json()
     assert parsed.data.json(strict=False) == {"k": 2}
 
@@ -96,18 +106,29 @@ def test_data_base64_is_bytes_and_never_assumed_json():
 
 def test_bad_base64_raises_payload_error():
     parsed = parse(compact(event(data_base64="not base64!")), STRUCTURED)
-    with pytest.raises(PayloadError, match=r"^cloudevents: at #/data_base64: "
-                       r"expected standard base64 with padding"):
+    with pytest.raises(
+        PayloadError,
+        match=r"^cloudevents: at #/data_base64: "
+        r"expected standard base64 with padding",
+    ):
         parsed.data.bytes()
 
 
 def test_invalid_utf8_inside_binary_body_fails_only_when_read_as_text():
-    headers = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "s",
-               "ce-type": "t", "content-type": "text/plain"}
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "1",
+        "ce-source": "s",
+        "ce-type": "t",
+        "content-type": "text/plain",
+    }
     parsed = parse(b"\xff\xfe", headers)
     assert parsed.data.bytes() == b"\xff\xfe"
-    with pytest.raises(PayloadError, match=r"^cloudevents: at #: expected UTF-8 "
-                       r"text, got invalid byte\(s\) at offset 0"):
+    with pytest.raises(
+        PayloadError,
+        match=r"^cloudevents: at #: expected UTF-8 "
+        r"text, got invalid byte\(s\) at offset 0",
+    ):
         parsed.data.text()
 
 
@@ -122,8 +143,13 @@ def test_batch_elements_keep_their_own_fields_and_raw_slices():
 
 
 def test_binary_mode_headers_are_case_insensitive_and_percent_decoded():
-    headers = {"CE-SPECVERSION": "1.0", "Ce-Id": "%E2%82%AC1", "ce-Source": "s",
-               "ce-type": "t", "Content-Type": "application/json"}
+    headers = {
+        "CE-SPECVERSION": "1.0",
+        "Ce-Id": "%E2%82%AC1",
+        "ce-Source": "s",
+        "ce-type": "t",
+        "Content-Type": "application/json",
+    }
     parsed = parse(b'{"x":1}', headers)
     assert parsed.id == "\u20ac1" and parsed.mode == "binary"
     assert parsed.datacontenttype == "application/json"
@@ -136,8 +162,11 @@ def test_structured_mode_wins_over_ce_headers():
 
 
 def test_body_over_the_size_limit_is_refused_before_reading():
-    with pytest.raises(LimitExceeded, match=r"^envelope: at #: expected at most 10 "
-                       r"bytes, got 11 \[limit\.size\]$"):
+    with pytest.raises(
+        LimitExceeded,
+        match=r"^envelope: at #: expected at most 10 "
+        r"bytes, got 11 \[limit\.size\]$",
+    ):
         parse(b"x" * 11, limits=Limits(max_bytes=10))
 
 
@@ -149,32 +178,48 @@ def test_ten_thousand_deep_data_gives_our_depth_error_not_recursion_error():
 
 def test_payload_deeper_than_max_depth_is_refused_before_decoding():
     nested = b"[" * 20 + b"]" * 20
-    parsed = parse(compact(event())[:-1] + b',"data":' + nested + b"}", STRUCTURED,
-                   limits=Limits(max_depth=10))
-    with pytest.raises(LimitExceeded, match=r"^cloudevents: at #/data: expected at "
-                       r"most 10 levels of nesting, got more \[limit\.depth\]$"):
+    parsed = parse(
+        compact(event())[:-1] + b',"data":' + nested + b"}",
+        STRUCTURED,
+        limits=Limits(max_depth=10),
+    )
+    with pytest.raises(
+        LimitExceeded,
+        match=r"^cloudevents: at #/data: expected at "
+        r"most 10 levels of nesting, got more \[limit\.depth\]$",
+    ):
         parsed.data.json()
-    assert parse(compact(event(data=[[[1]]])), STRUCTURED,
-                 limits=Limits(max_depth=3)).data.json() == [[[1]]]
+    assert parse(
+        compact(event(data=[[[1]]])), STRUCTURED, limits=Limits(max_depth=3)
+    ).data.json() == [[[1]]]
 
 
 def test_depth_scan_ignores_brackets_inside_strings():
-    data = ["[[[[[[", {"k": "\\\"]]]]{{{{"}]
+    data = ["[[[[[[", {"k": '\\"]]]]{{{{'}]
     parsed = parse(compact(event(data=data)), STRUCTURED, limits=Limits(max_depth=2))
     assert parsed.data.json() == data
 
 
 def test_batch_count_limit_is_checked_before_elements_are_read():
     body = compact([{"not": "an event"}] * 3)
-    with pytest.raises(LimitExceeded, match=r"^cloudevents: at #: expected at most "
-                       r"2 events in a batch, got 3 \[limit\.batch\]$"):
-        parse(body, {"content-type": "application/cloudevents-batch+json"},
-              limits=Limits(max_batch=2))
+    with pytest.raises(
+        LimitExceeded,
+        match=r"^cloudevents: at #: expected at most "
+        r"2 events in a batch, got 3 \[limit\.batch\]$",
+    ):
+        parse(
+            body,
+            {"content-type": "application/cloudevents-batch+json"},
+            limits=Limits(max_batch=2),
+        )
 
 
 def test_limits_refuse_nonsense_values():
-    with pytest.raises(ValueError, match=r"^Limits\.max_depth must be a positive "
-                       r"int, got 0$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Limits\.max_depth must be a positive "
+        r"int, got 0$",
+    ):
         Limits(max_depth=0)
 
 
@@ -194,8 +239,11 @@ def test_memoryview_and_bytearray_bodies_are_accepted():
 
 
 def test_header_values_must_be_text():
-    with pytest.raises(InvalidEnvelope, match=r"^envelope: at #headers: expected "
-                       r"header names and values as str, got str: int"):
+    with pytest.raises(
+        InvalidEnvelope,
+        match=r"^envelope: at #headers: expected "
+        r"header names and values as str, got str: int",
+    ):
         parse(compact(event()), {"content-type": 5})
 
 
@@ -206,43 +254,70 @@ def test_errors_carry_code_format_and_pointer_and_pickle():
         parse(b'{"specversion":"1.0","id":"1","id":"1"}', STRUCTURED)
     error = pickle.loads(pickle.dumps(caught.value))
     assert (error.code, error.format, error.pointer) == (
-        "json.duplicate-key", "cloudevents", "/id")
+        "json.duplicate-key",
+        "cloudevents",
+        "/id",
+    )
     assert str(error) == str(caught.value)
 
 
 def test_view_fields_proof_matches_msgspec_minimal_encoding():
     # The fast path relies on msgspec writing strings in their shortest form.
-    for text in ["plain", "quote\"", "back\\slash", "\x01ctl", "\u2028", "é"]:
+    for text in ["plain", 'quote"', "back\\slash", "\x01ctl", "\u2028", "é"]:
         encoded = msgspec.json.encode(text)
         assert len(encoded) <= len(json.dumps(text, ensure_ascii=False).encode())
 
 
 def test_headers_are_lowered_on_access_and_case_repeats_are_combined():
-    headers = {"content-type": "application/cloudevents+json", "X-Trace": "a",
-               "x-trace": "b"}
+    headers = {
+        "content-type": "application/cloudevents+json",
+        "X-Trace": "a",
+        "x-trace": "b",
+    }
     parsed = parse(compact(event()), headers)
-    assert parsed.headers == {"content-type": "application/cloudevents+json",
-                              "x-trace": "a, b"}
+    assert parsed.headers == {
+        "content-type": "application/cloudevents+json",
+        "x-trace": "a, b",
+    }
 
 
 def test_case_repeats_are_refused_where_headers_are_read():
-    with pytest.raises(InvalidEnvelope, match=r"^envelope: at #headers/"
-                       r"aeg-event-type: expected each header once, got "
-                       r"'AEG-EVENT-TYPE' twice \(names ignore case\) "
-                       r"\[envelope\.header\]$"):
-        parse(b"[]", {"aeg-event-type": "Notification",
-                      "AEG-EVENT-TYPE": "SubscriptionValidation"})
+    with pytest.raises(
+        InvalidEnvelope,
+        match=r"^envelope: at #headers/"
+        r"aeg-event-type: expected each header once, got "
+        r"'AEG-EVENT-TYPE' twice \(names ignore case\) "
+        r"\[envelope\.header\]$",
+    ):
+        parse(
+            b"[]",
+            {
+                "aeg-event-type": "Notification",
+                "AEG-EVENT-TYPE": "SubscriptionValidation",
+            },
+        )
 
 
 def test_out_of_range_numbers_in_service_bus_properties_are_refused_on_inspection():
     body = b'[{"Body":"x","BrokerProperties":{"TimeToLive":1e4001}}]'
-    with pytest.raises(MalformedJSON, match=r"^servicebus: at #/0/BrokerProperties/"
-                       r"TimeToLive: number out of range \[json\.number\]$"):
+    with pytest.raises(
+        MalformedJSON,
+        match=r"^servicebus: at #/0/BrokerProperties/"
+        r"TimeToLive: number out of range \[json\.number\]$",
+    ):
         parse(body, {"content-type": "application/vnd.microsoft.servicebus.json"})
-    with pytest.raises(MalformedJSON, match=r"^servicebus: at #/0/UserProperties/n: "
-                       r"number out of range"):
-        parse(b'[{"Body":"x","UserProperties":{"n":-1e999}}]',
-              {"content-type": "application/vnd.microsoft.servicebus.json"})
-    with pytest.raises(MalformedJSON, match=r"^servicebus: at #headers/"
-                       r"brokerproperties/SequenceNumber: number out of range"):
+    with pytest.raises(
+        MalformedJSON,
+        match=r"^servicebus: at #/0/UserProperties/n: "
+        r"number out of range",
+    ):
+        parse(
+            b'[{"Body":"x","UserProperties":{"n":-1e999}}]',
+            {"content-type": "application/vnd.microsoft.servicebus.json"},
+        )
+    with pytest.raises(
+        MalformedJSON,
+        match=r"^servicebus: at #headers/"
+        r"brokerproperties/SequenceNumber: number out of range",
+    ):
         parse(b"x", {"BrokerProperties": '{"SequenceNumber":1e400}'})

@@ -23,15 +23,18 @@ def test_envelope_package_imports_nothing_else_from_sim():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             for name in names:
-                assert not name.startswith("sim") or name.startswith(
-                    "sim.envelopes"), f"{path.name} imports {name}"
+                assert not name.startswith("sim") or name.startswith("sim.envelopes"), (
+                    f"{path.name} imports {name}"
+                )
 
 
 def test_library_code_never_prints():
     for path in modules():
-        calls = [node for node in ast.walk(ast.parse(path.read_text()))
-                 if isinstance(node, ast.Call) and getattr(node.func, "id", "")
-                 == "print"]
+        calls = [
+            node
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "print"
+        ]
         assert calls == [], path.name
 
 

@@ -28,8 +28,9 @@ HEADER_SETS = [
     {"content-type": "application/vnd.microsoft.servicebus.json"},
     {"brokerproperties": '{"Label":"x"}'},
 ]
-PROPERTY = settings(max_examples=300, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 # Crash-safety properties are cheap per example, so they draw more.
 FUZZ = settings(PROPERTY, max_examples=1500)
 
@@ -41,7 +42,7 @@ def exercise(body: bytes, headers) -> None:
     except EnvelopeError:
         return
     parsed.summary()
-    for envelope in (parsed if isinstance(parsed, Batch) else [parsed]):
+    for envelope in parsed if isinstance(parsed, Batch) else [parsed]:
         for name in ("id", "type", "source", "subject", "time"):
             getattr(envelope, name)
         data = envelope.data
@@ -65,17 +66,34 @@ def mutated(draw):
     fixture = draw(st.sampled_from(VALID))
     body = bytearray(fixture.body)
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "insert", "delete", "truncate",
-                                     "repeat"]))
+        kind = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "repeat"]))
         at = draw(st.integers(0, max(len(body) - 1, 0)))
         if kind == "flip" and body:
             body[at] = draw(st.integers(0, 255))
         elif kind == "insert":
-            body[at:at] = draw(st.sampled_from(
-                [b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"\\u", b"\xff",
-                 b"\xed\xa0\x80", b"1e400", b"null", b" ", b'"data":1,']))
+            body[at:at] = draw(
+                st.sampled_from(
+                    [
+                        b"{",
+                        b"}",
+                        b"[",
+                        b"]",
+                        b",",
+                        b":",
+                        b'"',
+                        b"\\",
+                        b"\\u",
+                        b"\xff",
+                        b"\xed\xa0\x80",
+                        b"1e400",
+                        b"null",
+                        b" ",
+                        b'"data":1,',
+                    ]
+                )
+            )
         elif kind == "delete":
-            del body[at:at + draw(st.integers(1, 8))]
+            del body[at : at + draw(st.integers(1, 8))]
         elif kind == "truncate":
             del body[at:]
         elif kind == "repeat" and body:
@@ -91,23 +109,46 @@ def test_mutated_valid_envelopes_only_raise_envelope_errors(case):
 
 
 _json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 _names = st.from_regex(r"[a-z][a-z0-9]{0,9}", fullmatch=True).filter(
-    lambda n: n not in {"data", "id", "source", "type", "specversion", "subject",
-                        "time", "datacontenttype", "dataschema"})
-_ext_values = st.none() | st.booleans() | st.integers(-2**31, 2**31 - 1) \
-    | st.text(max_size=12)
+    lambda n: (
+        n
+        not in {
+            "data",
+            "id",
+            "source",
+            "type",
+            "specversion",
+            "subject",
+            "time",
+            "datacontenttype",
+            "dataschema",
+        }
+    )
+)
+_ext_values = (
+    st.none() | st.booleans() | st.integers(-(2**31), 2**31 - 1) | st.text(max_size=12)
+)
 
 
 @st.composite
 def cloudevent(draw):
-    members = {"specversion": "1.0", "id": draw(st.text(min_size=1, max_size=12)),
-               "source": "/s", "type": draw(st.text(min_size=1, max_size=12))}
+    members = {
+        "specversion": "1.0",
+        "id": draw(st.text(min_size=1, max_size=12)),
+        "source": "/s",
+        "type": draw(st.text(min_size=1, max_size=12)),
+    }
     members.update(draw(st.dictionaries(_names, _ext_values, max_size=4)))
     if draw(st.booleans()):
         members["data"] = draw(_json_values)
@@ -115,20 +156,31 @@ def cloudevent(draw):
 
 
 def render(members: dict, indent, ascii_only: bool) -> bytes:
-    return json.dumps(members, indent=indent, ensure_ascii=ascii_only,
-                      separators=None if indent else (",", ":")).encode()
+    return json.dumps(
+        members,
+        indent=indent,
+        ensure_ascii=ascii_only,
+        separators=None if indent else (",", ":"),
+    ).encode()
 
 
 @PROPERTY
-@given(members=cloudevent(), indent=st.sampled_from([None, 2]),
-       ascii_only=st.booleans())
-def test_generated_events_round_trip_on_fast_and_slow_paths(members, indent,
-                                                            ascii_only):
-    parsed = parse(render(members, indent, ascii_only),
-                   {"content-type": "application/cloudevents+json"})
+@given(
+    members=cloudevent(), indent=st.sampled_from([None, 2]), ascii_only=st.booleans()
+)
+def test_generated_events_round_trip_on_fast_and_slow_paths(
+    members, indent, ascii_only
+):
+    parsed = parse(
+        render(members, indent, ascii_only),
+        {"content-type": "application/cloudevents+json"},
+    )
     assert parsed.id == members["id"] and parsed.type == members["type"]
-    expected_ext = {k: v for k, v in members.items()
-                    if k not in {"specversion", "id", "source", "type", "data"}}
+    expected_ext = {
+        k: v
+        for k, v in members.items()
+        if k not in {"specversion", "id", "source", "type", "data"}
+    }
     assert parsed.extensions == expected_ext
     if "data" in members:
         assert parsed.data.json() == members["data"]
@@ -142,15 +194,25 @@ def test_a_repeated_member_is_always_refused(members, indent, data):
     text = render(members, indent, True).decode()
     name = data.draw(st.sampled_from(sorted(members)))
     # The repeat is well typed, so only the repetition itself is wrong.
-    value = data.draw(_json_values if name == "data" else _ext_values
-                      if name not in {"specversion", "id", "source", "type"}
-                      else st.text(min_size=1, max_size=8))
-    spelled = data.draw(st.sampled_from([json.dumps(name), '"' + "".join(
-        f"\\u{ord(c):04x}" for c in name) + '"']))
+    value = data.draw(
+        _json_values
+        if name == "data"
+        else _ext_values
+        if name not in {"specversion", "id", "source", "type"}
+        else st.text(min_size=1, max_size=8)
+    )
+    spelled = data.draw(
+        st.sampled_from(
+            [json.dumps(name), '"' + "".join(f"\\u{ord(c):04x}" for c in name) + '"']
+        )
+    )
     repeat = f"{spelled}:{json.dumps(value)}"
     at_start = data.draw(st.booleans())
-    text = ("{" + repeat + "," + text[1:]) if at_start else (
-        text.rstrip()[:-1].rstrip() + "," + repeat + "}")
+    text = (
+        ("{" + repeat + "," + text[1:])
+        if at_start
+        else (text.rstrip()[:-1].rstrip() + "," + repeat + "}")
+    )
     try:
         parse(text.encode(), {"content-type": "application/cloudevents+json"})
     except MalformedJSON as error:
@@ -173,15 +235,17 @@ def nesting(value) -> int:
 _tricky_text = st.text(alphabet='[]{}:,"\\/abc\u00e9\n', max_size=8)
 _tricky_values = st.recursive(
     st.none() | st.integers() | _tricky_text,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(_tricky_text, inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(_tricky_text, inner, max_size=3)
+    ),
     max_leaves=25,
 )
 
 
 @PROPERTY
-@given(value=_tricky_values, indent=st.sampled_from([None, 1]),
-       ascii_only=st.booleans())
+@given(
+    value=_tricky_values, indent=st.sampled_from([None, 1]), ascii_only=st.booleans()
+)
 def test_depth_scan_agrees_with_the_real_nesting(value, indent, ascii_only):
     from sim.envelopes._json import deeper_than
 
@@ -200,8 +264,9 @@ def members(value) -> int:
 
 
 @PROPERTY
-@given(value=_tricky_values, indent=st.sampled_from([None, 1]),
-       ascii_only=st.booleans())
+@given(
+    value=_tricky_values, indent=st.sampled_from([None, 1]), ascii_only=st.booleans()
+)
 def test_member_count_agrees_with_the_real_members(value, indent, ascii_only):
     from sim.envelopes._json import member_count
 
@@ -210,8 +275,10 @@ def test_member_count_agrees_with_the_real_members(value, indent, ascii_only):
 
 
 @PROPERTY
-@given(value=st.dictionaries(_tricky_text, _tricky_values, min_size=1,
-                             max_size=3), data=st.data())
+@given(
+    value=st.dictionaries(_tricky_text, _tricky_values, min_size=1, max_size=3),
+    data=st.data(),
+)
 def test_payload_with_a_repeated_name_anywhere_is_refused(value, data):
     from sim.envelopes import Payload, PayloadError
 
