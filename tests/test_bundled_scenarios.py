@@ -116,3 +116,18 @@ def test_event_grid_webhook_down_for_an_hour_recovers_on_its_retry_schedule():
     # or take the 10% randomisation of each step
     assert grid["latency_max_s"] == pytest.approx(6400, rel=0.1)
     assert grid["retries"] < minute["retries"]
+
+
+def test_flaky_webhooks_exercise_outages_rate_limits_and_retry_policies():
+    s = load_scenario(
+        "flaky-webhooks",
+        overrides={"simulation.replications": 1, "simulation.duration_s": 7200.0},
+    )
+    none = run(s, "no_retry").metrics
+    jitter = run(s, "decorrelated").metrics
+    assert none["subscriber_down_s"] > 0
+    assert none["retries"] == 0 and none["dead_lettered"] == none["undelivered"]
+    for m in (none, jitter):
+        assert m["transport_errors"] > 0 and m["http_429"] > 0 and m["http_5xx"] > 0
+    # retrying delivers most of what a single attempt loses
+    assert jitter["undelivered"] < none["undelivered"] / 2
