@@ -18,11 +18,13 @@ of a batch is left out.
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
 
 _PLACEHOLDER = "\x00PAYLOAD\x00"
+_SIGNATURE = "A" * 344  # base64 of a 256-byte RSA signature
 
 _CE_ATTRIBUTES = {
     "specversion": "1.0",
@@ -34,33 +36,12 @@ _CE_ATTRIBUTES = {
     "subject": "orders/118024",
 }
 
-
-def _json_template(document: object) -> str:
-    """The envelope with the payload's place marked, as sent."""
-    return json.dumps(document, separators=(",", ":")).replace(
-        json.dumps(_PLACEHOLDER), _PLACEHOLDER
-    )
-
-
-def _overhead(document: object) -> int:
-    return len(_json_template(document).encode()) - len(_PLACEHOLDER.encode())
-
-
-def _binary_headers() -> int:
-    lines = [
-        f"ce-{k}: {v}\r\n" for k, v in _CE_ATTRIBUTES.items() if k != "datacontenttype"
-    ]
-    lines.append(f"content-type: {_CE_ATTRIBUTES['datacontenttype']}\r\n")
-    return len("".join(lines).encode())
-
-
-_SIGNATURE = "A" * 344  # base64 of a 256-byte RSA signature
-
-_FIXED = {
-    "none": 0,
-    "cloudevents_structured": _overhead({**_CE_ATTRIBUTES, "data": _PLACEHOLDER}),
-    "cloudevents_binary": _binary_headers(),
-    "eventgrid": _overhead(
+# Each envelope with the payload's place marked; how the payload goes in:
+# as a JSON value, escaped into a JSON string, or base64 in a string.
+_DOCUMENTS: dict[str, tuple[str, object]] = {
+    "cloudevents_structured": ("value", {**_CE_ATTRIBUTES, "data": _PLACEHOLDER}),
+    "eventgrid": (
+        "value",
         [
             {
                 "id": _CE_ATTRIBUTES["id"],
@@ -73,9 +54,10 @@ _FIXED = {
                 "dataVersion": "1.0",
                 "metadataVersion": "1",
             }
-        ]
+        ],
     ),
-    "sns": _overhead(
+    "sns": (
+        "string",
         {
             "Type": "Notification",
             "MessageId": _CE_ATTRIBUTES["id"],
@@ -90,9 +72,10 @@ _FIXED = {
             "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe"
             "&SubscriptionArn=arn:aws:sns:eu-west-1:123456789012:orders:"
             "2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
-        }
+        },
     ),
-    "pubsub": _overhead(
+    "pubsub": (
+        "base64",
         {
             "message": {
                 "data": _PLACEHOLDER,
@@ -102,9 +85,10 @@ _FIXED = {
                 "publish_time": _CE_ATTRIBUTES["time"],
             },
             "subscription": "projects/example/subscriptions/orders-push",
-        }
+        },
     ),
-    "eventbridge": _overhead(
+    "eventbridge": (
+        "value",
         {
             "version": "0",
             "id": _CE_ATTRIBUTES["id"],
@@ -115,17 +99,58 @@ _FIXED = {
             "region": "eu-west-1",
             "resources": [],
             "detail": _PLACEHOLDER,
-        }
+        },
     ),
-    "sqs": _overhead(
+    "sqs": (
+        "string",
         {
             "MessageId": _CE_ATTRIBUTES["id"],
             "ReceiptHandle": "AQEB" + "x" * 380,
             "MD5OfBody": "0" * 32,
             "Body": _PLACEHOLDER,
-        }
+        },
     ),
 }
+
+
+def example(kind: str, payload: bytes) -> tuple[bytes, dict[str, str]]:
+    """A real envelope of ``kind`` carrying the JSON ``payload``: the body
+    and the headers that go with it."""
+    headers = {"content-type": "application/json"}
+    if kind == "none":
+        return payload, headers
+    if kind == "cloudevents_binary":
+        for key, value in _CE_ATTRIBUTES.items():
+            if key != "datacontenttype":
+                headers[f"ce-{key}"] = value
+        return payload, headers
+    how, document = _DOCUMENTS[kind]
+    text = payload.decode()
+    if how == "string":
+        inserted = json.dumps(text)
+    elif how == "base64":
+        inserted = json.dumps(base64.b64encode(payload).decode())
+    else:
+        inserted = text
+    body = json.dumps(document, separators=(",", ":"))
+    body = body.replace(json.dumps(_PLACEHOLDER), inserted)
+    if kind == "cloudevents_structured":
+        headers["content-type"] = "application/cloudevents+json; charset=utf-8"
+    return body.encode(), headers
+
+
+def _fixed(kind: str) -> int:
+    # a one-byte JSON payload that no encoding grows but base64
+    body, headers = example(kind, b"0")
+    carried = 4 if kind == "pubsub" else 1
+    extra = 0
+    if kind == "cloudevents_binary":
+        extra = sum(len(f"{k}: {v}\r\n") for k, v in headers.items())
+    return len(body) - carried + extra
+
+
+KINDS = ("none", "cloudevents_structured", "cloudevents_binary", *list(_DOCUMENTS)[1:])
+_FIXED = {kind: _fixed(kind) for kind in KINDS}
 
 
 def _escape_growth() -> float:
@@ -145,8 +170,6 @@ def _escape_growth() -> float:
 
 
 ESCAPE_GROWTH = _escape_growth()
-
-KINDS = tuple(_FIXED)
 
 
 def fixed_overhead_bytes(kind: str) -> int:
