@@ -174,7 +174,12 @@ def _write_charts(folder: Path, runs, axes: list[str]) -> list[str]:
     from sim.sweep import write_atomic
 
     charts = folder / "charts"
-    charts.mkdir(parents=True, exist_ok=True)
+    try:
+        charts.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsError(
+            f"{charts}: cannot hold the charts ({exc.strerror}); expected a folder"
+        ) from None
     names = []
     for stem, fig in figures(summarise(runs, axes), axes).items():
         name = f"charts/{stem}.png"

@@ -30,3 +30,7 @@ class ScenarioError(PollpushError, ValueError):
 
 class ResultsError(PollpushError):
     """A results folder that is missing files or does not hold a sweep."""
+
+
+class RunTooLarge(PollpushError):
+    """A run that grew past what the simulator will do in one go."""

@@ -98,7 +98,6 @@ PRICE_PRESETS: dict[str, dict[str, Any]] = {
         "carries": ("short_poll", "long_poll"),
         "usd_per_million_source_requests": 0.40,
         "enqueue_billed": True,
-        "ack_billed": True,
         "request_chunk_bytes": 65_536,
         "usd_per_data_unit": 0.09,
         "data_unit": "GB",
@@ -169,9 +168,9 @@ class Prices(Frozen):
       retries included (SNS HTTP/S notifications, Event Grid delivery
       attempts);
     - ``usd_per_million_source_requests``: each request to a managed queue
-      that consumers poll (SQS ReceiveMessage, empty or not), plus one per
-      event published into it with ``enqueue_billed`` (SendMessage) and one
-      per event received with ``ack_billed`` (DeleteMessage);
+      that consumers poll (SQS ReceiveMessage, empty or not, and the
+      DeleteMessage acknowledgements of a strategy with ``ack``), plus, with
+      ``enqueue_billed``, one SendMessage per event and queue;
     - ``request_chunk_bytes``: a request whose body is larger is billed once
       per started chunk (SQS: 64 KiB);
     - ``usd_per_data_unit`` per ``data_unit`` of bytes on ``billed_links``,
@@ -198,7 +197,6 @@ class Prices(Frozen):
     usd_per_million_deliveries: _Price = Field(default=0.0, ge=0)
     usd_per_million_source_requests: _Price = Field(default=0.0, ge=0)
     enqueue_billed: bool = False
-    ack_billed: bool = False
     request_chunk_bytes: int | None = Field(default=None, gt=0)
     usd_per_data_unit: _Price = Field(default=0.0, ge=0)
     data_unit: DataUnit = "GB"
@@ -349,11 +347,10 @@ def _usage(row: dict[str, float], kind: Any, prices: Prices) -> dict[str, float]
 
     source = 0.0
     if polling:
-        source = (
-            direct
-            + (events if prices.enqueue_billed else 0.0)
-            + (deliveries if prices.ack_billed else 0.0)
-        )
+        # one SendMessage per event and queue: each (event, subscriber) pair
+        # with a queue per subscriber, each event with one shared queue
+        pairs = deliveries + row.get("undelivered", 0.0)
+        source = direct + (pairs if prices.enqueue_billed else 0.0)
     if prices.request_chunk_bytes:
         publishes = _chunked(publishes, body["publisher_broker"], prices)
         attempts = _chunked(attempts, body["broker_subscribers"], prices)
@@ -366,7 +363,8 @@ def _usage(row: dict[str, float], kind: Any, prices: Prices) -> dict[str, float]
     cpu = sum(row[f"cpu_s_{role}"] for role in prices.cpu_roles)
 
     if not managed:
-        publishes = attempts = source = data = 0.0
+        # this service does not carry the strategy: its price is unknown here
+        publishes = attempts = source = data = float("nan")
     return {
         "publishes": float(publishes),
         "attempts": float(attempts),

@@ -111,7 +111,27 @@ class Uniform(Frozen):
 Distribution = Annotated[
     Union[Fixed, Exponential, LogNormal, Uniform], Field(discriminator="kind")
 ]
-PayloadDistribution = Annotated[Union[Fixed, LogNormal], Field(discriminator="kind")]
+# an event's payload is at most a gigabyte (larger draws are clipped), so
+# byte totals stay well inside 64-bit integers
+MAX_PAYLOAD_BYTES = 10**9
+
+
+class FixedPayload(Fixed):
+    """Every payload this many bytes."""
+
+    value: float = Field(ge=0, le=MAX_PAYLOAD_BYTES)
+
+
+class LogNormalPayload(LogNormal):
+    """Log-normal payload sizes, clipped at a gigabyte."""
+
+    median: float = Field(gt=0, le=MAX_PAYLOAD_BYTES)
+    sigma: float = Field(ge=0, le=5)
+
+
+PayloadDistribution = Annotated[
+    Union[FixedPayload, LogNormalPayload], Field(discriminator="kind")
+]
 
 
 # -- arrivals ----------------------------------------------------------------
@@ -335,6 +355,14 @@ class ExponentialRetry(_Retrying):
     cap_s: float = Field(gt=0)
     multiplier: float = Field(default=2.0, ge=1)
     jitter: Literal["none", "full", "equal", "decorrelated"] = "none"
+
+    @model_validator(mode="after")
+    def _cap_above_base(self) -> ExponentialRetry:
+        if self.cap_s < self.base_s:
+            raise ValueError(
+                f"cap_s ({self.cap_s}) must not be below base_s ({self.base_s})"
+            )
+        return self
 
 
 class ScheduleRetry(_Retrying):
@@ -657,13 +685,14 @@ class Scenario(Frozen):
             )
         )
         for s in self.strategies:
-            if s.kind == "short_poll":
-                polls = workload.subscribers * sim.duration_s / s.interval_s
+            if s.kind in ("short_poll", "long_poll"):
+                field = "interval_s" if s.kind == "short_poll" else "wait_s"
+                polls = workload.subscribers * sim.duration_s / getattr(s, field)
                 work.append(
                     (
                         f"polls of strategy {s.name!r}",
                         polls,
-                        f"simulation.duration_s or strategies.{s.name}.interval_s",
+                        f"simulation.duration_s or strategies.{s.name}.{field}",
                     )
                 )
         for what, count, knobs in work:
@@ -677,11 +706,16 @@ class Scenario(Frozen):
 
     @model_validator(mode="after")
     def _filters_need_own_queues(self) -> Scenario:
-        shared = [s.name for s in self.strategies if getattr(s, "shared_queue", False)]
+        shared = [
+            s.name
+            for s in self.strategies
+            if getattr(s, "shared_queue", False) or s.kind == "request_reply"
+        ]
         if shared and self.workload.filtered:
             raise ValueError(
-                f"strategies {shared} share one queue, so every consumer gets any "
-                "event; that cannot honour workload.wanted_fraction < 1"
+                f"strategies {shared} hand each event to one subscriber of many "
+                "(a shared queue, or a request any instance may answer); that "
+                "cannot honour workload.wanted_fraction < 1"
             )
         return self
 
@@ -1011,6 +1045,13 @@ def _axis_problems(raw: dict[str, Any], axis: str, values: Any) -> Iterator[str]
     if not isinstance(values, list) or not values:
         yield f"{where}: expected a non-empty list of values, got {values!r}"
         return
+    tables = [v for v in values if isinstance(v, (list, dict))]
+    if tables:
+        yield (
+            f"{where}: got {tables[0]!r}; expected single values (numbers, strings "
+            "or booleans): sweep a field inside the table instead"
+        )
+        return
     reason = _path_problem(raw, axis)
     if reason:
         yield f"{where}: {reason}"
@@ -1052,7 +1093,7 @@ def _path_problem(raw: dict[str, Any], axis: str) -> str | None:
         i += 1
     if walked == ["strategies"] or isinstance(node, dict):
         return "names a table, not a single field"
-    if parts[-1] in _NOT_SWEEPABLE and (parts[0] == "strategies" or len(parts) == 1):
+    if parts[-1] in _NOT_SWEEPABLE:
         return (
             f"{parts[-1]!r} names or selects what is being run and cannot be swept; "
             "sweep a parameter instead"
@@ -1060,7 +1101,7 @@ def _path_problem(raw: dict[str, Any], axis: str) -> str | None:
     return None
 
 
-_NOT_SWEEPABLE = ("name", "kind", "description", "preset")
+_NOT_SWEEPABLE = ("name", "kind", "description", "preset", "transport")
 
 
 def _override(raw: dict[str, Any], overrides: Mapping[str, Any], source: str) -> None:

@@ -329,11 +329,11 @@ def _sizes(values: pd.Series, source: str, fmt: str, column: str) -> np.ndarray:
             "cannot parse {!r} as a number of bytes",
         ),
         _first_bad(
-            ~np.isnan(array) & ((array < 0) | ~np.isfinite(array)),
+            ~np.isnan(array) & ((array < 0) | ~np.isfinite(array) | (array > 1e9)),
             values,
             fmt,
             column,
-            "size {!r} must be a finite number of bytes >= 0",
+            "size {!r} must be a finite number of bytes from 0 to 1e9",
         ),
     ]
     bad = next((p for p in problems if p), None)

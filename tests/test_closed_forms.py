@@ -114,9 +114,10 @@ def test_idle_long_pollers_with_network_delay_cycle_every_wait_plus_round_trip(
         network__latency_s={"kind": "fixed", "value": 0.5},
     )
     m = run(s, "long").metrics
-    # first poll reaches the publisher at 0.5 s, then one every 21 s
-    per_consumer = math.floor((3600 - 0.5) / 21) + 1
-    assert m["requests_total"] == 3 * per_consumer
+    # the first poll reaches the publisher at 0.5 s, then one every 21 s; a
+    # poll counts once answered, 20 s after it arrived, before the end
+    per_consumer = math.floor((3600 - 20 - 0.5) / 21) + 1
+    assert m["requests_total"] == m["polls"] == 3 * per_consumer
 
 
 def test_long_poll_answers_one_network_delay_after_publish(scenario):

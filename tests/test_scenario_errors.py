@@ -208,3 +208,80 @@ def test_overrides_replace_fields_and_reject_unknown_paths():
         r"\(did you mean 'replications'\?\)",
     ):
         load_scenario("default", overrides={"simulation.replicatons": 2})
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (
+            edited("[0.001, 0.01, 0.1, 1, 10]", "[[1, 2]]"),
+            r"got \[1, 2\]; expected single values",
+        ),
+        (
+            edited(
+                '"workload.arrivals.rate_per_s" = [', '"workload.arrivals.kind" = ['
+            ),
+            r"'kind' names or selects what is being run and cannot be swept",
+        ),
+        (
+            edited("median = 1024, sigma = 0.5 }", "median = 1024, sigma = 40 }"),
+            r"workload\.payload_bytes\.sigma: got 40; expected less than or equal to 5",
+        ),
+        (
+            edited(
+                'payload_bytes = { kind = "lognormal", median = 1024, sigma = 0.5 }',
+                'payload_bytes = { kind = "fixed", value = 1e300 }',
+            ),
+            r"workload\.payload_bytes\.value: got 1e\+300; expected less than or equal",
+        ),
+        (
+            edited("wait_s = 20", "wait_s = 1e-6"),
+            r"one run would simulate about .* polls of strategy 'long_poll_20s'",
+        ),
+    ],
+    ids=[
+        "table as axis value",
+        "kind as axis",
+        "huge sigma",
+        "huge payload",
+        "tiny long-poll wait",
+    ],
+)
+def test_more_bad_sweeps_are_refused(tmp_path, text, message):
+    with pytest.raises(ScenarioError, match=message):
+        load_sweep(write(tmp_path, text))
+
+
+def test_a_retry_policy_that_never_stops_is_cut_off_with_a_clear_error(
+    tmp_path, monkeypatch
+):
+    import sim.model.push
+
+    # the real cap is 100 million attempts; a small one keeps the test short
+    monkeypatch.setattr(sim.model.push, "MAX_ATTEMPTS_PER_RUN", 10_000)
+    text = edited("timeout_s = 10\n", "timeout_s = 10\n", 1)
+    text = text.replace(
+        'name = "fanout"\nkind = "fanout"\nconcurrency = 20\ntimeout_s = 10',
+        'name = "fanout"\nkind = "fanout"\nconcurrency = 20\ntimeout_s = 10\n'
+        'retry = { kind = "fixed", delay_s = 0, max_attempts = 1000000000 }',
+    )
+    text = text.replace(
+        "[subscriber]",
+        '[subscriber.faults]\nwhen_down = "refuse"\n'
+        "outages = [{ start_s = 0, duration_s = 1e9 }]\n\n[subscriber]",
+    )
+    path = write(tmp_path, text)
+    from sim.errors import RunTooLarge
+    from sim.run import run
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(
+        path,
+        overrides={
+            "simulation.duration_s": 120.0,
+            "simulation.warmup_s": 0.0,
+            "workload.arrivals.rate_per_s": 10.0,
+        },
+    )
+    with pytest.raises(RunTooLarge, match="more than 10,000 delivery attempts"):
+        run(scenario, "fanout")

@@ -238,7 +238,7 @@ def test_an_edited_file_is_read_again(tmp_path):
             "log.csv",
             "t,b\n1,5\n2,-3\n3,-1\n",
             {"size_column": "b"},
-            "column 'b', line 3: size '-3' must be a finite number of bytes >= 0 "
+            "column 'b', line 3: size '-3' must be a finite number of bytes from 0 to 1e9 "
             "(1 more such rows)",
         ),
         (

@@ -269,6 +269,7 @@ def _pollers(
     shared = strategy.shared_queue
     feed = Feed(
         env,
+        events_times,
         wire,
         1 if shared else len(subscribers),
         strategy.visibility_timeout_s,

@@ -33,12 +33,14 @@ class Feed:
     def __init__(
         self,
         env: simpy.Environment,
+        publish_times: list[float],
         payload_bytes: np.ndarray,
         sources: int,
         visibility_timeout_s: float | None = None,
         on_redelivery: Callable[[int], None] | None = None,
     ):
         self.env = env
+        self._times = publish_times
         self._sizes = payload_bytes.tolist()
         # prefix sums give a run of new events' body size without a loop
         self._body = np.concatenate([[0], np.cumsum(payload_bytes)]).tolist()
@@ -60,6 +62,9 @@ class Feed:
         """
         self.published += 1
         self._wake()
+
+    def published_at(self, event: int) -> float:
+        return self._times[event]
 
     def has_new(self, source: int) -> bool:
         return self._cursor[source] < self.published or bool(

@@ -4,10 +4,12 @@ Only activity attributed to the measurement window ``[warmup_s,
 duration_s)`` is counted. Everything done to deliver an event (its pushes,
 retries, failures, storage trips) is attributed to the instant the event was
 published, so each event of the window carries its whole cost however late
-it is delivered. Polls belong to no event: a poll and its answer are
-attributed to the instant the poll reached the publisher (for a long poll
-the answer, and so its size, comes later). An HTTP exchange is counted
-whole: request and response, both sides' CPU.
+it is delivered. A poll is attributed to the instant it reached the
+publisher, when it is answered (a long poll still held when the run stops
+is not counted); one made after the window that fetches events of the
+window is attributed to the first of them, and an acknowledgement to the
+events it acknowledges. An HTTP exchange is counted whole: request and
+response, both sides' CPU.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Ledger:
         self.bytes = [0] * len(LINKS)
         self.link_requests = [0] * len(LINKS)
         self.requests = 0
+        self.attempts = 0  # every push attempt, in the window or not
         self.polls = 0
         self.empty_polls = 0
         self.timeouts = 0

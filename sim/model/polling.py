@@ -59,19 +59,23 @@ class _Consumer:
     def _arrive(self) -> None:
         raise NotImplementedError
 
-    def _request_arrives(self, now: float) -> None:
-        self.ledger.request(now, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0)
-
     def _answer(self, arrived_at: float, empty: bool = False) -> None:
-        """The publisher answers with what is visible for this consumer. Like
-        the request, the answer counts at the instant the poll reached it."""
+        """The publisher answers with what is visible for this consumer.
+
+        The poll, request and answer, is booked to the instant it reached
+        the publisher; one that comes after the window but carries events of
+        the window is booked to the first of them, so that events delivered
+        late still carry the polls that fetched them.
+        """
         limit = 0 if empty else self.max_batch
         events, body = self.feed.take(self.source, limit)
+        at = arrived_at
+        if at >= self.ledger.end_s and events:
+            at = self.feed.published_at(events[0])
         ledger = self.ledger
-        ledger.response_body(
-            arrived_at, PUBLISHER_SUBSCRIBERS, PUBLISHER, SUBSCRIBERS, body
-        )
-        ledger.poll(arrived_at, len(events))
+        ledger.request(at, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0)
+        ledger.response_body(at, PUBLISHER_SUBSCRIBERS, PUBLISHER, SUBSCRIBERS, body)
+        ledger.poll(at, len(events))
         later(self.env, self.delay_s(), self._receive, events)
 
     def _receive(self, events: list[int]) -> None:
@@ -103,9 +107,9 @@ class _Consumer:
         later(self.env, self.delay_s(), self._ack_arrives, events)
 
     def _ack_arrives(self, events: list[int]) -> None:
-        self.ledger.request(
-            self.env.now, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0
-        )
+        # an acknowledgement belongs to the events it acknowledges
+        at = self.feed.published_at(events[0])
+        self.ledger.request(at, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0)
         for event in events:
             self.feed.acknowledge(self.source, event)
 
@@ -169,7 +173,6 @@ class ShortPollConsumer(_Consumer):
 
     def _arrive(self) -> None:
         now = self.env.now
-        self._request_arrives(now)
         empty = (
             self.false_empty > 0.0
             and self.feed.has_new(self.source)
@@ -231,7 +234,6 @@ class LongPollConsumer(_Consumer):
 
     def _arrive(self) -> None:
         now = self.env.now
-        self._request_arrives(now)
         if self.feed.has_new(self.source):
             self._answer(now)
             return

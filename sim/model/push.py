@@ -40,10 +40,13 @@ from sim.model.ledger import (
     SUBSCRIBERS,
     Ledger,
 )
+from sim.errors import RunTooLarge
 from sim.model.retry import Backoff
+from sim.scenario import MAX_WORK_PER_RUN
 from sim.model.subscriber import OK, REJECTED, Deliveries, Subscriber
 
 REFUSED = 0  # not an HTTP status: the connection was refused
+MAX_ATTEMPTS_PER_RUN = MAX_WORK_PER_RUN
 
 
 class _Delivery:
@@ -81,6 +84,7 @@ class Pusher:
         on_acknowledged: Callable[[int], None] | None = None,
     ):
         self.env = env
+        self.strategy_name = strategy.name
         self.timeout_s = strategy.timeout_s
         self.policy = strategy.retry
         self.backoff = Backoff(strategy.retry, rng)
@@ -107,6 +111,14 @@ class Pusher:
         while self.in_flight < self.window and self.queue:
             d = self.queue.popleft()
             d.attempt += 1
+            self.ledger.attempts += 1
+            if self.ledger.attempts > MAX_ATTEMPTS_PER_RUN:
+                raise RunTooLarge(
+                    f"strategy {self.strategy_name!r}: more than "
+                    f"{MAX_ATTEMPTS_PER_RUN:,} delivery attempts in one run; its "
+                    "retry policy keeps retrying against subscribers that do not "
+                    "answer: give it fewer attempts, longer delays or a time to live"
+                )
             d.waiting = True
             self.in_flight += 1
             later(self.env, self.delay_s(), self._arrive, d)

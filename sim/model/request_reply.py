@@ -61,24 +61,33 @@ class RequestReplyModel:
         self.publish_times = parts["publish_times"]
         self.legs = legs
         messaging = strategy.transport == "messaging"
-        self.pusher = Pusher(
-            env,
-            strategy=strategy,
-            window=strategy.concurrency,
-            adaptive=False,
-            sender=BROKER if messaging else PUBLISHER,
-            link=BROKER_SUBSCRIBERS if messaging else PUBLISHER_SUBSCRIBERS,
-            subscribers=subscribers,
-            delay_s=legs[BROKER_SUBSCRIBERS if messaging else PUBLISHER_SUBSCRIBERS],
-            on_acknowledged=self._replied_via_broker if messaging else self._replied,
-            **parts,
-        )
+        link = BROKER_SUBSCRIBERS if messaging else PUBLISHER_SUBSCRIBERS
+
+        def pusher() -> Pusher:
+            return Pusher(
+                env,
+                strategy=strategy,
+                window=strategy.concurrency,
+                adaptive=False,
+                sender=BROKER if messaging else PUBLISHER,
+                link=link,
+                subscribers=subscribers,
+                delay_s=legs[link],
+                on_acknowledged=self._replied_via_broker
+                if messaging
+                else self._replied,
+                **parts,
+            )
+
+        # the caller bounds its own calls; a broker bounds each instance's
+        self.pushers = [pusher() for _ in subscribers] if messaging else [pusher()]
+        self.payload_bytes = parts["payload_bytes"]
         self.on_publish = self._to_broker if messaging else self._call
 
     # -- http -------------------------------------------------------------------
 
     def _call(self, event: int) -> None:
-        self.pusher.push(event, event % self.n)
+        self.pushers[0].push(event, event % self.n)
 
     def _replied(self, event: int) -> None:
         # the 2xx carried the reply
@@ -98,14 +107,15 @@ class RequestReplyModel:
 
     def _queued(self, event: int) -> None:
         at = self.publish_times[event]
-        body = self.pusher.payload_bytes[event]
+        body = self.payload_bytes[event]
         self.ledger.exchange(at, PUBLISHER_BROKER, PUBLISHER, BROKER, body, 0)
+        instance = event % self.n
         later(
             self.env,
             self.strategy.dispatch_delay_s,
-            self.pusher.push,
+            self.pushers[instance].push,
             event,
-            event % self.n,
+            instance,
         )
 
     def _replied_via_broker(self, event: int) -> None:

@@ -102,11 +102,11 @@ class Deliveries:
 
     def censored_s(self, now: float) -> np.ndarray:
         """How long each pair still on its way at ``now`` has waited so far:
-        a lower bound on its reaction latency. Pairs given up are not on
-        their way and not included."""
-        pending = np.isnan(self.latency_s) & ~self._abandoned
-        if self.wanted is not None:
-            pending &= self.wanted
+        a lower bound on its reaction latency. Pairs given up with no copy
+        left on its way are not on their way and not included."""
+        # not settled: not delivered, and not given up with nothing left on
+        # its way (a copy of a given-up event may still wait at the subscriber)
+        pending = ~self._settled
         k = np.flatnonzero(pending) // self._slots
         return now - self._times[self._first + k]
 

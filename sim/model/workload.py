@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.streams import stream
-from sim.scenario import Constant, OnOff, Poisson, Scenario
+from sim.scenario import MAX_PAYLOAD_BYTES, Constant, OnOff, Poisson, Scenario
 from sim.workload_file import Fitted, Replay
 
 
@@ -46,7 +46,8 @@ def draw_events(scenario: Scenario, replication: int) -> Events:
     sizes = scenario.workload.payload_bytes.draw(
         stream(sim.seed, replication, "payload"), len(times)
     )
-    return Events(times=times, payload_bytes=np.rint(sizes).astype(np.int64))
+    sizes = np.minimum(np.rint(sizes), MAX_PAYLOAD_BYTES)
+    return Events(times=times, payload_bytes=sizes.astype(np.int64))
 
 
 def arrival_times(arrivals, duration_s: float, rng: np.random.Generator) -> np.ndarray:
