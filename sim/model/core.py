@@ -25,7 +25,7 @@ from sim.model.push import BrokerModel, fanout
 from sim.model.request_reply import RequestReplyModel, RoundTrips
 from sim.model.streams import name_key, stream
 from sim.model.subscriber import Deliveries, Subscriber
-from sim.model.workload import draw_events
+from sim.model.workload import Events, draw_events
 from sim.scenario import Broker, Fanout, LongPoll, RequestReply, Scenario, ShortPoll
 
 
@@ -72,16 +72,13 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
     strategy = scenario.strategy(strategy_name)
     events = draw_events(scenario, replication)
     sim = scenario.simulation
-    seed, n_subs = sim.seed, scenario.workload.subscribers
+    env = simpy.Environment()
+
     # one slot per event where one subscriber answers it (a shared queue, or
     # a request someone must reply to), else one per subscriber
     shared = (
         isinstance(strategy, (ShortPoll, LongPoll)) and strategy.shared_queue
     ) or isinstance(strategy, RequestReply)
-    slots = 1 if shared else n_subs
-    key = name_key(strategy.name)
-    env = simpy.Environment()
-
     first, stop = (
         int(i) for i in np.searchsorted(events.times, [sim.warmup_s, sim.duration_s])
     )
@@ -91,14 +88,14 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
         events.times,
         first,
         stop - first,
-        slots,
+        1 if shared else scenario.workload.subscribers,
         complete,
         wanted=None if wants is None else wants[first:stop].reshape(-1),
     )
     ledger = Ledger(
         scenario.costs, scenario.network, sim.warmup_s, sim.duration_s, scenario.sidecar
     )
-    legs = _legs(scenario, replication, key)
+    legs = _legs(scenario, replication, name_key(strategy.name))
 
     claims = None
     carried = events.payload_bytes
@@ -110,82 +107,40 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
     wire = wire_bytes(strategy.envelope, carried)
 
     horizon_s = sim.duration_s + sim.drain_limit_s
-    subscribers = []
-    for i in range(n_subs):
-        faults = stream(seed, replication, "faults", i)
-        subscribers.append(
-            Subscriber(
-                env,
-                i,
-                scenario.subscriber,
-                Sampler(
-                    scenario.subscriber.service_time_s,
-                    stream(seed, replication, "service", i),
-                ),
-                deliveries,
-                ledger,
-                Availability(scenario.subscriber.faults, horizon_s, faults),
-                faults,
-                slot=0 if shared else i,
-                claim_checks=claims,
-            )
-        )
-
-    round_trips = None
-    if isinstance(strategy, (ShortPoll, LongPoll)):
-        on_publish = _pollers(
-            env,
-            scenario,
-            strategy,
-            replication,
-            events.times.tolist(),
-            wire,
-            subscribers,
-            legs,
-            ledger,
-            wants,
-        )
-    else:
-        parts = dict(
-            publish_times=events.times.tolist(),
-            payload_bytes=wire.tolist(),
-            ledger=ledger,
-            deliveries=deliveries,
-            rng=stream(seed, replication, "retry", key),
-            wants=wants,
-            legs=legs,
-        )
-        if isinstance(strategy, Fanout):
-            on_publish = fanout(env, strategy, subscribers, **parts)
-        elif isinstance(strategy, Broker):
-            on_publish = BrokerModel(env, strategy, subscribers, **parts).on_publish
-        elif isinstance(strategy, RequestReply):
-            del parts["wants"]
-            round_trips = RoundTrips(events.times, first, stop - first)
-            on_publish = RequestReplyModel(
-                env, strategy, subscribers, round_trips, **parts
-            ).on_publish
-        else:
-            raise TypeError(f"unknown strategy {strategy!r}")
-
+    subscribers = _subscribers(
+        env, scenario, replication, deliveries, ledger, claims, shared, horizon_s
+    )
+    round_trips = (
+        RoundTrips(events.times, first, stop - first)
+        if isinstance(strategy, RequestReply)
+        else None
+    )
+    on_publish = _strategy_model(
+        env,
+        scenario,
+        strategy,
+        replication,
+        events,
+        wire,
+        subscribers,
+        legs,
+        ledger,
+        deliveries,
+        wants,
+        round_trips,
+    )
     if claims is not None:
-        publish = on_publish
-
-        def on_publish(event: int) -> None:
-            if claims.claimed[event]:
-                claims.store_then(event, publish)
-            else:
-                publish(event)
-
+        on_publish = _storing_first(claims, on_publish)
     _publish(env, events.times, on_publish)
 
-    until = env.all_of(
-        [
-            env.timeout(sim.duration_s),
-            env.any_of([complete, env.timeout(horizon_s)]),
-        ]
+    env.run(
+        until=env.all_of(
+            [
+                env.timeout(sim.duration_s),
+                env.any_of([complete, env.timeout(horizon_s)]),
+            ]
+        )
     )
-    env.run(until=until)
 
     return Outcome(
         events_published=stop - first,
@@ -202,6 +157,92 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
         ),
         stopped_at_s=float(env.now),
     )
+
+
+def _subscribers(
+    env, scenario, replication, deliveries, ledger, claims, shared, horizon_s
+) -> list[Subscriber]:
+    """Every subscriber, each with its own service and fault streams."""
+    seed, spec = scenario.simulation.seed, scenario.subscriber
+    subscribers = []
+    for i in range(scenario.workload.subscribers):
+        faults = stream(seed, replication, "faults", i)
+        subscribers.append(
+            Subscriber(
+                env,
+                i,
+                spec,
+                Sampler(spec.service_time_s, stream(seed, replication, "service", i)),
+                deliveries,
+                ledger,
+                Availability(spec.faults, horizon_s, faults),
+                faults,
+                slot=0 if shared else i,
+                claim_checks=claims,
+            )
+        )
+    return subscribers
+
+
+def _strategy_model(
+    env,
+    scenario,
+    strategy,
+    replication,
+    events: Events,
+    wire,
+    subscribers,
+    legs,
+    ledger,
+    deliveries,
+    wants,
+    round_trips,
+):
+    """Wire up the strategy; returns what to do when an event is published."""
+    times = events.times.tolist()
+    if isinstance(strategy, (ShortPoll, LongPoll)):
+        return _pollers(
+            env,
+            scenario,
+            strategy,
+            replication,
+            times,
+            wire,
+            subscribers,
+            legs,
+            ledger,
+            wants,
+        )
+    parts = dict(
+        publish_times=times,
+        payload_bytes=wire.tolist(),
+        ledger=ledger,
+        deliveries=deliveries,
+        rng=stream(
+            scenario.simulation.seed, replication, "retry", name_key(strategy.name)
+        ),
+        legs=legs,
+    )
+    if isinstance(strategy, Fanout):
+        return fanout(env, strategy, subscribers, wants=wants, **parts)
+    if isinstance(strategy, Broker):
+        return BrokerModel(env, strategy, subscribers, wants=wants, **parts).on_publish
+    if isinstance(strategy, RequestReply):
+        model = RequestReplyModel(env, strategy, subscribers, round_trips, **parts)
+        return model.on_publish
+    raise TypeError(f"unknown strategy {strategy!r}")
+
+
+def _storing_first(claims: ClaimChecks, publish):
+    """Publish claim-checked events once their payload is in storage."""
+
+    def on_publish(event: int) -> None:
+        if claims.claimed[event]:
+            claims.store_then(event, publish)
+        else:
+            publish(event)
+
+    return on_publish
 
 
 def _legs(scenario: Scenario, replication: int, key: int) -> list:
