@@ -99,9 +99,33 @@ def run_command(
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Parallel processes (default: all cores).",
+    help="Parallel processes (default: all cores; local executor only).",
 )
-def sweep_command(sweep_file: str | None, out: Path | None, jobs: int | None) -> None:
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where runs go: a local process pool, or a Dask cluster.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="The Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue a sweep that stopped: refuse if the folder holds no runs.",
+)
+def sweep_command(
+    sweep_file: str | None,
+    out: Path | None,
+    jobs: int | None,
+    executor: str,
+    scheduler: str | None,
+    resume: bool,
+) -> None:
     """Run every point x strategy x replication of SWEEP (a TOML file or a
     bundled name; default: the bundled default sweep) and write runs.parquet,
     summary.csv, crossovers.csv, charts/*.png and manifest.json.
@@ -115,32 +139,84 @@ def sweep_command(sweep_file: str | None, out: Path | None, jobs: int | None) ->
         [sweep.axes]
         "workload.arrivals.rate_per_s" = [0.1, 1, 10]
         "strategies.poll_1s.interval_s" = [0.5, 1, 2]
+
+    Each run is recorded in DIR/.runs/ as it finishes. Running a sweep into
+    a folder that holds records (with or without --resume) computes only the
+    runs it lacks; records of a changed sweep file are computed again.
     """
     from tqdm import tqdm
 
     from sim.scenario import load_sweep
-    from sim.sweep import run_sweep, tasks, write_results
+    from sim.sweep import RUNS_STORE, RunStore, plan, run_sweep, write_results
+
+    if executor == "dask" and not scheduler:
+        raise click.UsageError(
+            "--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)"
+        )
+    if executor == "local" and scheduler:
+        raise click.UsageError("--scheduler is only for --executor dask")
 
     sweep = load_sweep(sweep_file)
     folder = out if out is not None else RESULTS_ROOT / sweep.name
+    if resume and not RunStore(folder).exists():
+        raise ResultsError(
+            f"{folder}: nothing to resume (no {RUNS_STORE}/ folder of finished "
+            "runs); expected the --out folder of an earlier run of this sweep"
+        )
     _prepare_folder(folder)
-    total = len(tasks(sweep))
-    jobs = min(jobs or os.cpu_count() or 1, total)
+    planned = plan(sweep, folder)
+    total = len(planned.tasks)
+    jobs = min(jobs or os.cpu_count() or 1, max(len(planned.todo), 1))
+    where = (
+        f"on Dask scheduler {scheduler}"
+        if executor == "dask"
+        else f"on {_count(jobs, 'process', 'processes')}"
+    )
     reps = sweep.base.simulation.replications
     click.echo(
         f"sweep {sweep.name}: {_count(len(sweep.points), 'point')} x "
         f"{_count(len(sweep.base.strategies), 'strategy', 'strategies')} x "
-        f"{_count(reps, 'replication')} = {_count(total, 'run')} "
-        f"on {_count(jobs, 'process', 'processes')}",
+        f"{_count(reps, 'replication')} = {_count(total, 'run')} {where}",
         err=True,
     )
+    if planned.reused:
+        click.echo(
+            f"resuming: {planned.reused} of {_count(total, 'run')} already "
+            f"recorded in {folder / RUNS_STORE}/ are reused",
+            err=True,
+        )
+    if planned.stale:
+        click.echo(
+            f"{_count(planned.stale, 'recorded run')} no longer "
+            f"{'matches' if planned.stale == 1 else 'match'} the sweep file "
+            "(its scenario changed): computing them again",
+            err=True,
+        )
+    if planned.unreadable:
+        click.echo(
+            f"{_count(planned.unreadable, 'recorded run')} could not be read: "
+            "computing them again",
+            err=True,
+        )
     # disable=None: a bar on a terminal, silence in a log file
-    with tqdm(total=total, unit="run", disable=None, file=sys.stderr) as bar:
-        runs, info = run_sweep(sweep, jobs, on_done=lambda *_: bar.update())
+    with tqdm(
+        total=total, initial=planned.reused, unit="run", disable=None, file=sys.stderr
+    ) as bar:
+        runs, info = run_sweep(
+            sweep,
+            jobs,
+            on_done=lambda *_: bar.update(),
+            folder=folder,
+            scheduler=scheduler if executor == "dask" else None,
+            planned=planned,
+        )
 
     axes = list(sweep.axes)
     info = write_results(folder, runs, info, lambda f: _write_charts(f, runs, axes))
-    click.echo(f"wrote {folder}/ in {info['wall_s']:.1f} s:")
+    click.echo(
+        f"wrote {folder}/ in {info['wall_s']:.1f} s "
+        f"({info['runs_computed']} runs computed, {info['runs_reused']} reused):"
+    )
     for name in info["files"]:
         click.echo(f"  {folder / name}")
 

@@ -7,11 +7,18 @@ A results folder holds ``runs.parquet`` (one row per run), ``summary.csv``
 when and how long it took, and the files written). Every file is written to
 a temporary name and renamed into place, so a reader never sees half a file;
 the manifest is written last.
+
+Runs go to a local process pool or to a Dask cluster (``scheduler``); both
+call the same pure :func:`sim.run.run`, so they give the same rows. Each run
+is recorded in the folder's ``.runs/`` as it finishes (:class:`RunStore`),
+so a sweep holds no results in memory while it runs, and one that is killed
+and started again computes only the runs that are missing.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
 import json
 import multiprocessing
 import os
@@ -20,8 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,7 +36,7 @@ import pandas as pd
 
 import sim
 from sim.compare import compare_runs
-from sim.errors import ResultsError
+from sim.errors import PollpushError, ResultsError
 from sim.metrics import METRIC_NAMES
 from sim.run import RunResult, run
 from sim.scenario import Sweep
@@ -39,6 +46,7 @@ RUNS_FILE = "runs.parquet"
 SUMMARY_FILE = "summary.csv"
 CROSSOVERS_FILE = "crossovers.csv"
 MANIFEST_FILE = "manifest.json"
+RUNS_STORE = ".runs"
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,11 @@ class Task:
     point: int
     strategy: str
     replication: int
+
+
+class ExecutorError(PollpushError):
+    """An executor that cannot be used: a Dask scheduler that does not
+    answer, or Dask not installed."""
 
 
 def tasks(sweep: Sweep) -> list[Task]:
@@ -64,24 +77,43 @@ def execute(
     sweep: Sweep,
     jobs: int = 1,
     on_done: Callable[[Task, RunResult], None] | None = None,
+    *,
+    scheduler: str | None = None,
 ) -> list[RunResult]:
-    """Run every task of ``sweep`` on ``jobs`` processes.
+    """Run every task of ``sweep`` on ``jobs`` local processes, or on the
+    Dask scheduler at ``scheduler`` when one is given, and keep the results
+    in memory (:func:`run_sweep` streams them to disk instead).
 
     Results come back in :func:`tasks` order whatever order runs finish in.
     ``on_done`` is called as each run finishes (for progress reporting).
     """
     todo = tasks(sweep)
+    results: list[RunResult | None] = [None] * len(todo)
+    for i, result in _results(sweep, todo, range(len(todo)), jobs, scheduler):
+        results[i] = result
+        if on_done:
+            on_done(todo[i], result)
+    return results  # type: ignore[return-value]
+
+
+def _results(
+    sweep: Sweep,
+    todo: list[Task],
+    indexes: Iterable[int],
+    jobs: int,
+    scheduler: str | None,
+) -> Iterator[tuple[int, RunResult]]:
+    """(index, result) for each of ``indexes`` of ``todo``, as runs finish."""
     # Start the costliest points first so that no worker is left with a long
     # run at the end while the others idle.
-    order = sorted(range(len(todo)), key=lambda i: -_cost(sweep, todo[i]))
-    results: list[RunResult | None] = [None] * len(todo)
-
+    order = sorted(indexes, key=lambda i: -_cost(sweep, todo[i]))
+    if scheduler is not None:
+        yield from _dask_results(sweep, todo, order, scheduler)
+        return
     if jobs <= 1:
         for i in order:
-            results[i] = _run_task(sweep.scenarios[todo[i].point], todo[i])
-            if on_done:
-                on_done(todo[i], results[i])
-        return results  # type: ignore[return-value]
+            yield i, _run_task(sweep.scenarios[todo[i].point], todo[i])
+        return
 
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -90,11 +122,49 @@ def execute(
             for i in order
         }
         for future in cf.as_completed(futures):
-            i = futures[future]
-            results[i] = future.result()
-            if on_done:
-                on_done(todo[i], results[i])
-    return results  # type: ignore[return-value]
+            yield futures[future], future.result()
+
+
+def _dask_results(
+    sweep: Sweep, todo: list[Task], order: list[int], scheduler: str
+) -> Iterator[tuple[int, RunResult]]:
+    client = connect_dask(scheduler)
+    try:
+        # Each point's scenario is sent to the cluster once, not once per run.
+        points = sorted({todo[i].point for i in order})
+        scattered = dict(
+            zip(points, client.scatter([sweep.scenarios[p] for p in points]))
+        )
+        futures = {
+            client.submit(_run_task, scattered[todo[i].point], todo[i], pure=False): i
+            for i in order
+        }
+        from distributed import as_completed
+
+        for future in as_completed(futures, loop=client.loop):
+            yield futures[future], future.result()
+    finally:
+        client.close()
+
+
+def connect_dask(scheduler: str, timeout_s: float = 10.0):
+    """A dask.distributed Client of the scheduler at ``scheduler``."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ExecutorError(
+            "--executor dask needs dask.distributed; install it with "
+            "pip install 'pollpush[dask]'"
+        ) from None
+    try:
+        return Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExecutorError(
+            f"Dask scheduler {scheduler!r}: cannot connect within {timeout_s:g} s "
+            f"({reason}); expected the address of a running scheduler, "
+            "such as tcp://127.0.0.1:8786"
+        ) from None
 
 
 def _run_task(scenario, task: Task) -> RunResult:
@@ -121,12 +191,16 @@ def runs_frame(sweep: Sweep, results: list[RunResult]) -> pd.DataFrame:
 
 def manifest(
     sweep: Sweep,
-    results: list[RunResult],
     *,
+    runs: int,
+    simulator_cpu_s: float,
     started: datetime,
     finished: datetime,
     wall_s: float,
     jobs: int,
+    scheduler: str | None = None,
+    computed: int | None = None,
+    reused: int = 0,
 ) -> dict:
     """What was run, with which software, and how long it took."""
     base = sweep.base.simulation
@@ -137,7 +211,7 @@ def manifest(
         "points": len(sweep.points),
         "strategies": [s.name for s in sweep.base.strategies],
         "replications": base.replications,
-        "runs": len(results),
+        "runs": runs,
         "seeds": {
             "scenario_seed": base.seed,
             "derivation": "numpy SeedSequence(scenario_seed, spawn_key=(replication, "
@@ -157,22 +231,213 @@ def manifest(
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": finished.isoformat(timespec="seconds"),
         "wall_s": round(wall_s, 3),
-        "simulator_cpu_s": round(sum(r.wall_s for r in results), 3),
+        "simulator_cpu_s": round(simulator_cpu_s, 3),
+        "executor": "dask" if scheduler is not None else "local",
+        "scheduler": scheduler,
         "jobs": jobs,
+        # this invocation's runs: computed now, or read back from .runs/
+        "runs_computed": runs if computed is None else computed,
+        "runs_reused": reused,
     }
 
 
-def run_sweep(sweep: Sweep, jobs: int = 1, on_done=None) -> tuple[pd.DataFrame, dict]:
-    """Run ``sweep``; returns its runs and its manifest (nothing is written)."""
+def run_sweep(
+    sweep: Sweep,
+    jobs: int = 1,
+    on_done: Callable[[Task, RunResult], None] | None = None,
+    *,
+    folder: Path | None = None,
+    scheduler: str | None = None,
+    planned: Plan | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """Run ``sweep``; returns its runs and its manifest.
+
+    Each run is recorded in ``folder``'s :class:`RunStore` as it finishes,
+    and runs already recorded there for this sweep are not run again, so a
+    sweep that was killed continues where it stopped. Without ``folder`` the
+    records go to a temporary folder, deleted on return. ``planned`` is the
+    :func:`plan` of ``folder`` if the caller has made it already. Runs go to
+    the Dask scheduler at ``scheduler`` if given, else to ``jobs`` local
+    processes. Only the records are written here, not the results files.
+    """
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix="pollpush-sweep-") as tmp:
+            return run_sweep(
+                sweep, jobs, on_done, folder=Path(tmp), scheduler=scheduler
+            )
+
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
-    results = execute(sweep, jobs, on_done)
+    store = RunStore(folder)
+    store.open()
+    planned = planned if planned is not None else plan(sweep, folder)
+    every = list(planned.tasks)
+    for i, result in _results(sweep, every, planned.todo, jobs, scheduler):
+        store.save(every[i], planned.keys[i], result)
+        if on_done:
+            on_done(every[i], result)
     wall_s = time.perf_counter() - clock
     finished = datetime.now(timezone.utc)
+
+    runs, simulator_cpu_s = _stored_runs(sweep, store, planned)
     info = manifest(
-        sweep, results, started=started, finished=finished, wall_s=wall_s, jobs=jobs
+        sweep,
+        runs=len(runs),
+        simulator_cpu_s=simulator_cpu_s,
+        started=started,
+        finished=finished,
+        wall_s=wall_s,
+        jobs=jobs,
+        scheduler=scheduler,
+        computed=len(planned.todo),
+        reused=planned.reused,
     )
-    return runs_frame(sweep, results), info
+    return runs, info
+
+
+def _stored_runs(
+    sweep: Sweep, store: RunStore, planned: Plan
+) -> tuple[pd.DataFrame, float]:
+    """The runs frame, read back from the records, and the simulator time
+    they took when they were computed."""
+    rows, cpu_s = [], 0.0
+    for task, key in zip(planned.tasks, planned.keys):
+        record = store.load(task)
+        if record is None or record[0] != key:
+            raise ResultsError(
+                f"{store.path(task)}: missing or changed while the sweep ran; "
+                "expected the record just written (is another sweep writing "
+                "to this folder?)"
+            )
+        result = record[1]
+        cpu_s += result.wall_s
+        rows.append({"point": task.point, **sweep.points[task.point], **result.row()})
+    return pd.DataFrame(rows), cpu_s
+
+
+# -- the run store -------------------------------------------------------------
+
+
+class RunStore:
+    """Finished runs, one small JSON file each, under ``<results>/.runs/``.
+
+    One file per run, written through :func:`write_atomic` (a temporary
+    file, flushed to disk with fsync, then renamed), rather than one
+    append-only log: a rename is atomic, so a sweep killed at any instant
+    leaves each record either whole or absent (at worst a stray ``.tmp``
+    file, removed on the next start), and there is no torn last line to
+    detect and repair. Only the process that drives the sweep writes
+    records, whatever the executor, so Dask workers need no access to the
+    folder. The cost is one small file per run, which the file system
+    handles well into the hundreds of thousands.
+
+    Each record holds the key of its run (:func:`run_key`): a hash of the
+    point's resolved scenario, the strategy, the replication and the
+    pollpush version. A record whose key differs from the sweep's is stale
+    (the sweep file changed) and its run is computed again.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder) / RUNS_STORE
+
+    def path(self, task: Task) -> Path:
+        return self.folder / (
+            f"p{task.point:06d}-r{task.replication:04d}-{task.strategy}.json"
+        )
+
+    def open(self) -> None:
+        """Create the store and remove temporary files a killed sweep left."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stray in self.folder.glob(".*.tmp"):
+            stray.unlink(missing_ok=True)
+
+    def exists(self) -> bool:
+        return self.folder.is_dir()
+
+    def save(self, task: Task, key: str, result: RunResult) -> None:
+        record = {"key": key, "result": asdict(result)}
+        text = json.dumps(record, default=_plain)
+
+        def write(path: Path) -> None:
+            with open(path, "w") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+
+        write_atomic(self.path(task), write)
+
+    def load(self, task: Task) -> tuple[str, RunResult] | None:
+        """The key and result recorded for ``task``, or None if there is no
+        readable record."""
+        try:
+            record = json.loads(self.path(task).read_text())
+            return record["key"], RunResult(**record["result"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+def _plain(value):
+    # numpy scalars in a metrics row, as the JSON numbers they equal
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot record {value!r} ({type(value).__name__})")
+
+
+def run_key(scenario, task: Task) -> str:
+    """What a run's result depends on, hashed: the resolved scenario of its
+    point, its strategy and replication, and the pollpush version."""
+    identity = {
+        "scenario": scenario.model_dump(mode="json"),
+        "strategy": task.strategy,
+        "replication": task.replication,
+        "pollpush": sim.__version__,
+    }
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which runs of a sweep a results folder already holds.
+
+    ``todo`` indexes :attr:`tasks`; ``stale`` counts records left by an
+    earlier version of the sweep file (they are in ``todo``), ``unreadable``
+    records that could not be read (also in ``todo``).
+    """
+
+    tasks: tuple[Task, ...]
+    keys: tuple[str, ...]
+    todo: tuple[int, ...]
+    reused: int
+    stale: int
+    unreadable: int
+
+
+def plan(sweep: Sweep, folder: Path) -> Plan:
+    """Compare the records in ``folder`` with the runs ``sweep`` needs."""
+    store = RunStore(folder)
+    every = tasks(sweep)
+    keys = [run_key(sweep.scenarios[t.point], t) for t in every]
+    todo, stale, unreadable = [], 0, 0
+    for i, (task, key) in enumerate(zip(every, keys)):
+        if not store.path(task).exists():
+            todo.append(i)
+            continue
+        record = store.load(task)
+        if record is None:
+            unreadable += 1
+            todo.append(i)
+        elif record[0] != key:
+            stale += 1
+            todo.append(i)
+    return Plan(
+        tasks=tuple(every),
+        keys=tuple(keys),
+        todo=tuple(todo),
+        reused=len(every) - len(todo),
+        stale=stale,
+        unreadable=unreadable,
+    )
 
 
 def write_results(

@@ -28,6 +28,6 @@ def test_the_readme_scenario_example_loads(tmp_path):
 
 def test_the_readme_envelope_example_runs():
     text = README.read_text()
-    section = text[text.index("## Envelopes"):]
+    section = text[text.index("## Envelopes") :]
     example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     exec(compile(example, "README.md", "exec"), {})
