@@ -170,7 +170,8 @@ def _sns(n):
             "Timestamp": "2024-05-01T10:00:00.655Z",
             "SignatureVersion": "1",
             "Signature": "EXAMPLE==",
-            "SigningCertURL": "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-1.pem",
+            "SigningCertURL": "https://sns.us-west-2.amazonaws.com/"
+            "SimpleNotificationService-1.pem",
             "UnsubscribeURL": "https://sns.us-west-2.amazonaws.com/?Action=U",
         },
         indent=2,

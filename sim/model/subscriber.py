@@ -225,16 +225,17 @@ class Subscriber:
             self._queue.append((event, respond))
 
     def _start(self, event: int, respond: Respond | None) -> None:
-        published = self._deliveries.published_at(event)
-        if self._idempotent and self._check_cpu_s:
-            self._ledger.cpu(published, SUBSCRIBERS, self._check_cpu_s)
-        if self._idempotent and event in self._done:
-            # a duplicate found in the idempotency record: answered at once
-            self._ledger.duplicate(published)
-            self._release(event)
-            if respond is not None:
-                self._acknowledge(respond)
-            return
+        if self._idempotent:
+            published = self._deliveries.published_at(event)
+            if self._check_cpu_s:
+                self._ledger.cpu(published, SUBSCRIBERS, self._check_cpu_s)
+            if event in self._done:
+                # a duplicate found in the idempotency record: answered at once
+                self._ledger.duplicate(published)
+                self._release(event)
+                if respond is not None:
+                    self._acknowledge(respond)
+                return
         self._free -= 1
         if self._claims is not None and self._claims.claimed[event]:
             fetch_s = self._claims.fetch_s(event, self._deliveries.published_at(event))
