@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: sweep test bench-quick clean-venv
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py sim/envelopes/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

@@ -16,7 +16,8 @@ imports nothing else from ``sim``.
 """
 
 from sim.envelopes._base import ROUTING_FIELDS, Batch, Envelope
-from sim.envelopes._detect import FORMATS, parse
+from sim.envelopes._detect import FORMATS
+from sim.envelopes._detect import fast_parse as parse
 from sim.envelopes._json import ABSENT, DEFAULT_LIMITS, Absent, Limits
 from sim.envelopes.cloudevents import CloudEvent
 from sim.envelopes.errors import (

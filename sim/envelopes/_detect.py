@@ -55,6 +55,8 @@ class _Probe(msgspec.Struct):
 _PROBE_OBJECT = msgspec.json.Decoder(_Probe)
 _STRUCTURED = cloudevents.STRUCTURED
 _parse_structured = cloudevents.parse_structured
+_fast_structured = cloudevents.fast_structured
+_CloudEvent = cloudevents.CloudEvent
 _PROBE_ARRAY = msgspec.json.Decoder(list[_Probe])
 
 
@@ -105,7 +107,10 @@ def parse(
     elif "Content-Type" in headers:
         content_type = None
     if content_type == _STRUCTURED:
-        return _parse_structured(body, headers, limits)
+        event = _fast_structured(body, headers, limits)
+        if type(event) is _CloudEvent:
+            return event
+        return _parse_structured(body, headers, limits, view=event)
 
     lowered = _lower(headers)
     found = _from_headers(body, lowered, limits)
@@ -206,3 +211,21 @@ def _from_shape(
         "Pub/Sub push, EventBridge or Service Bus envelope, got a "
         "body no header or member names",
     )
+
+
+# The compiled entry point takes the structured hot path whole (one C call
+# from the caller to the built event) and hands every other call to the
+# Python parse above.
+if cloudevents._speedups is not None:
+    cloudevents._speedups.configure(
+        cloudevents._DECODER,
+        cloudevents._View,
+        cloudevents.CloudEvent,
+        parse,
+        cloudevents.parse_structured,
+        DEFAULT_LIMITS,
+        DEFAULT_LIMITS.max_bytes,
+    )
+    fast_parse = cloudevents._speedups.parse
+else:
+    fast_parse = parse

@@ -22,6 +22,7 @@ looking at the payload twice:
 
 from __future__ import annotations
 
+import calendar
 import codecs
 import re
 from dataclasses import dataclass
@@ -423,13 +424,21 @@ def check_rfc3339(value: Any, fmt: str, pointer: str) -> None:
         return
     except msgspec.ValidationError:
         pass
-    if _RFC3339.fullmatch(value) is None:
+    if _RFC3339.fullmatch(value) is None or not _real_day(value):
         raise InvalidEnvelope(
             "envelope.time",
             f"expected an RFC 3339 timestamp with an offset, got {value!r}",
             format=fmt,
             pointer=pointer,
         )
+
+
+def _real_day(value: str) -> bool:
+    # RFC 3339, section 5.7: the day must exist in that month of that year.
+    year, month, day = int(value[:4]), int(value[5:7]), int(value[8:10])
+    if month == 2:
+        return day <= 28 + calendar.isleap(year)
+    return day <= (30 if month in (4, 6, 9, 11) else 31)
 
 
 def require_text(value: Any, fmt: str, pointer: str, why: str) -> None:

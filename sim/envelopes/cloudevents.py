@@ -25,8 +25,8 @@ from sim.envelopes._json import (
     ENCODER,
     Limits,
     batch_elements,
-    check_rfc3339,
     check_header_size,
+    check_rfc3339,
     check_utf8,
     decode,
     fits_exactly,
@@ -37,6 +37,12 @@ from sim.envelopes._json import (
 from sim.envelopes.errors import InvalidEnvelope
 from sim.envelopes.payload import Payload
 
+try:
+    # The common event's checks in one compiled walk; see _speedups.c.
+    from sim.envelopes import _speedups
+except ImportError:  # built without a C compiler: the same checks in Python
+    _speedups = None
+
 FORMAT = "cloudevents"
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -44,9 +50,11 @@ BATCH = "application/cloudevents-batch+json"
 _Text = Union[str, None, UnsetType]
 
 
-class _View(msgspec.Struct):
+class _View(msgspec.Struct, gc=False):
     """The members inspection reads.  Documented extensions are declared so
-    that the common event proves itself free of duplicates in one encode."""
+    that the common event proves itself free of duplicates in one walk.
+    It holds strings and ``Raw`` only, so the cycle collector need not
+    track it."""
 
     specversion: _Text = UNSET
     id: _Text = UNSET
@@ -216,25 +224,68 @@ class CloudEvent(Envelope):
 # -- structured mode -----------------------------------------------------------
 
 
+if _speedups is not None:
+    _ce_exact = _speedups.ce_exact
+    #: ``fast_structured(body, headers, limits)`` returns a CloudEvent when
+    #: the compiled walk proves it, else the decoded view or ``None``, which
+    #: :func:`parse_structured` takes from there.  ``sim.envelopes._detect``
+    #: configures it once this module is loaded.
+    fast_structured = _speedups.ce_structured
+else:
+    _ce_exact = None
+
+    def fast_structured(body: Any, headers: Any, limits: Limits) -> None:
+        return None
+
+
 def parse_structured(
     body: Any,
     headers: Mapping[str, str] | None,
     limits: Limits,
     pointer: str = "",
     mode: str = "structured",
+    view: _View | None = None,
 ) -> CloudEvent:
     """Inspect one event in the JSON event format (``body`` is its text).
 
-    This is the hot path the benchmarks track: one msgspec pass over the
-    body, one encode of the small view, then checks on a few strings.
+    One msgspec pass over the body, then the compiled walk of its top-level
+    members (``_speedups.ce_exact``), which proves that the common event
+    needs nothing more; what it does not prove, or everything when it is
+    not compiled, goes through :func:`_check_view`.  ``view`` is the body
+    already decoded, when the caller has it.  The public ``parse`` runs the
+    same steps in C for a top-level event (``_speedups.ce_structured``) and
+    comes here only with what they do not prove.
     """
-    if not pointer and not body.isascii():
+    if view is None:
+        if not pointer and not body.isascii():
+            check_utf8(body, FORMAT)
+        try:
+            view = _DECODER.decode(body)
+        except (msgspec.MsgspecError, RecursionError):
+            view = decode(_DECODER, body, FORMAT, pointer)  # raises our error
+    elif not body.isascii():
         check_utf8(body, FORMAT)
-    try:
-        view = _DECODER.decode(body)
-    except (msgspec.MsgspecError, RecursionError):
-        view = decode(_DECODER, body, FORMAT, pointer)  # raises our error
+    extra = None
+    if _ce_exact is None or not _ce_exact(body, view.data, view.data_base64):
+        extra = _check_view(view, body, pointer)
+    # Built slot by slot: a call to __init__ would cost as much as the walk.
+    event = _new(CloudEvent)
+    event._view = view
+    event._raw = body
+    event._headers = headers
+    event._limits = limits
+    event._pointer = pointer
+    event._mode = mode
+    event._extra = extra
+    event._body = None
+    return event
 
+
+def _check_view(view: _View, body: Any, pointer: str) -> dict[str, Any] | None:
+    """Every check the compiled walk makes, in Python, with precise errors.
+
+    Returns the undeclared members (extension attributes), or ``None``.
+    """
     # Prove there is no repeated or undeclared member (see _json).  A large
     # payload is swapped for a one-byte placeholder so it is not copied.
     size = len(body)
@@ -269,18 +320,7 @@ def parse_structured(
             _check_time(view.time, pointer)
     if data_b64 is not UNSET:
         _check_data(view, pointer)
-    # Built slot by slot: on this path a call to __init__ costs as much as
-    # all the checks above.
-    event = _new(CloudEvent)
-    event._view = view
-    event._raw = body
-    event._headers = headers
-    event._limits = limits
-    event._pointer = pointer
-    event._mode = mode
-    event._extra = extra
-    event._body = None
-    return event
+    return extra
 
 
 def _undeclared_members(body: Any, pointer: str) -> dict[str, Any]:
