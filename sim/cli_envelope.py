@@ -16,27 +16,62 @@ from sim.envelopes import ABSENT, Batch, EnvelopeError, parse
 
 
 def _read_headers(path: Path) -> dict[str, str]:
-    # Either a JSON object of name -> value, or "Name: value" lines.
-    text = path.read_text(encoding="utf-8")
+    # Either a JSON object of name -> value, or "Name: value" lines.  A name
+    # given twice is refused, as HTTP servers hand them on joined or not at
+    # all; which one was meant is not for this tool to guess.
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(
+            f"{path}: expected UTF-8 text, got byte {exc.object[exc.start]:#04x} "
+            f"at offset {exc.start}",
+            param_hint="--headers",
+        ) from None
     if text.lstrip().startswith("{"):
-        loaded = json.loads(text)
-        if not isinstance(loaded, dict) or not all(
-            isinstance(v, str) for v in loaded.values()
+        try:
+            pairs = json.loads(text, object_pairs_hook=list)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(
+                f"{path}: expected a JSON object, got {exc.msg} "
+                f"(line {exc.lineno}, column {exc.colno})",
+                param_hint="--headers",
+            ) from None
+        if not isinstance(pairs, list) or not all(
+            isinstance(v, str) for _, v in pairs
         ):
             raise click.BadParameter(
-                "expected an object of string values", param_hint="--headers"
+                f"{path}: expected an object of string values",
+                param_hint="--headers",
             )
-        return loaded
-    headers = {}
+        return _once(path, ((name, value, None) for name, value in pairs))
+    lines = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         name, sep, value = line.partition(":")
         if not sep or not name.strip():
             raise click.BadParameter(
-                f"line {number}: expected 'Name: value'", param_hint="--headers"
+                f"{path}: line {number}: expected 'Name: value', got {line!r}",
+                param_hint="--headers",
             )
-        headers[name.strip()] = value.strip()
+        lines.append((name.strip(), value.strip(), number))
+    return _once(path, lines)
+
+
+def _once(path: Path, entries) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for name, value, number in entries:
+        key = name.lower()
+        if key in seen:
+            where = f"line {number}: " if number else ""
+            raise click.BadParameter(
+                f"{path}: {where}expected each header once, got {name!r} "
+                f"after {seen[key]!r} (names ignore case)",
+                param_hint="--headers",
+            )
+        seen[key] = name
+        headers[name] = value
     return headers
 
 

@@ -30,6 +30,7 @@ from sim.envelopes._json import (
     ABSENT,
     DEFAULT_LIMITS,
     Limits,
+    check_batch,
     check_size,
     check_utf8,
     decode,
@@ -91,10 +92,16 @@ def parse(
     """
     if limits is None:
         limits = DEFAULT_LIMITS
+    elif not isinstance(limits, Limits):
+        raise TypeError(f"limits must be a Limits, got {type(limits).__name__}")
     if type(body) is not bytes:
-        body = bytes(body)
+        body = _as_bytes(body, limits)
     if len(body) > limits.max_bytes:
         check_size(body, limits, "envelope")
+    if headers is not None and not isinstance(headers, Mapping):
+        raise TypeError(
+            f"headers must be a mapping of name to value, got {type(headers).__name__}"
+        )
     if not headers:
         return _from_shape(body, {}, limits)
 
@@ -115,6 +122,19 @@ def parse(
     lowered = _lower(headers)
     found = _from_headers(body, lowered, limits)
     return _from_shape(body, lowered, limits) if found is None else found
+
+
+def _as_bytes(body: object, limits: Limits) -> bytes:
+    # Any bytes-like object, measured before it is copied.
+    if isinstance(body, bytes):
+        return bytes(body)
+    try:
+        view = memoryview(body)
+    except TypeError:
+        raise TypeError(f"body must be bytes-like, got {type(body).__name__}") from None
+    if view.nbytes > limits.max_bytes:
+        check_size(view, limits, "envelope")
+    return view.tobytes()
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -191,6 +211,7 @@ def _from_shape(
         if probe.detail_type is not UNSET:
             return eventbridge.parse_event(body, headers, limits)
     elif first == b"[":
+        check_batch(body, "envelope", limits, "envelopes in an array")
         probes = decode(_PROBE_ARRAY, body, "envelope")
         if probes and probes[0].specversion is not UNSET:
             return cloudevents.parse_batch(body, headers, limits)

@@ -39,6 +39,11 @@ from sim.envelopes.errors import (
     escape_pointer_token,
 )
 
+try:
+    from sim.envelopes._speedups import array_length
+except ImportError:  # built without a C compiler
+    array_length = None
+
 #: The value of a member or header that was not sent at all.  ``None`` means
 #: the sender wrote JSON ``null``; ``""`` means it sent an empty string.
 ABSENT = UNSET
@@ -99,10 +104,11 @@ def pointer_join(pointer: str, token: str | int) -> str:
 
 def check_size(body: bytes, limits: Limits, fmt: str) -> None:
     """Refuse a body larger than ``limits.max_bytes`` before reading it."""
-    if len(body) > limits.max_bytes:
+    size = body.nbytes if isinstance(body, memoryview) else len(body)
+    if size > limits.max_bytes:
         raise LimitExceeded(
             "limit.size",
-            f"expected at most {limits.max_bytes} bytes, got {len(body)}",
+            f"expected at most {limits.max_bytes} bytes, got {size}",
             format=fmt,
         )
 
@@ -195,7 +201,9 @@ def _syntax_sentence(message: str) -> str:
             "expected a complete JSON text, got one that ends early "
             "(or an unpaired UTF-16 surrogate escape)"
         )
-    return "expected JSON, got " + message[:1].lower() + message[1:]
+    if message[1:2].islower():
+        message = message[:1].lower() + message[1:]
+    return "expected JSON, got " + message
 
 
 # -- duplicate member names ------------------------------------------------
@@ -319,14 +327,35 @@ def array_elements(
 def batch_elements(body: bytes, fmt: str, limits: Limits, noun: str) -> list[Raw]:
     """Check a JSON array body and its element count; one ``Raw`` each."""
     check_utf8(body, fmt)
+    check_batch(body, fmt, limits, noun)
     elements = array_elements(body, fmt)
     if len(elements) > limits.max_batch:
-        raise LimitExceeded(
-            "limit.batch",
-            f"expected at most {limits.max_batch} {noun}, got {len(elements)}",
-            format=fmt,
-        )
+        _too_many(len(elements), fmt, limits, noun)
     return elements
+
+
+def check_batch(body: bytes, fmt: str, limits: Limits, noun: str) -> None:
+    """Refuse an array of more than ``limits.max_batch`` elements before it
+    is decoded (a million empty objects would otherwise cost hundreds of
+    megabytes of decoded views before the count could be read).
+
+    An element takes at least two bytes with its comma, so a short body
+    cannot hold too many; a longer one is counted by the compiled
+    ``array_length``, or, where it is not compiled, after decoding.
+    """
+    if len(body) <= 2 * limits.max_batch + 1 or array_length is None:
+        return
+    count = array_length(body)
+    if count > limits.max_batch:
+        _too_many(count, fmt, limits, noun)
+
+
+def _too_many(count: int, fmt: str, limits: Limits, noun: str) -> None:
+    raise LimitExceeded(
+        "limit.batch",
+        f"expected at most {limits.max_batch} {noun}, got {count}",
+        format=fmt,
+    )
 
 
 # -- nesting depth ---------------------------------------------------------------
@@ -421,7 +450,9 @@ def check_rfc3339(value: Any, fmt: str, pointer: str) -> None:
         return
     try:
         msgspec.convert(value, _AWARE)
-        return
+        # msgspec also takes ISO 8601's "+0000"; RFC 3339 wants "+00:00".
+        if value[-1:] in ("Z", "z") or value[-3:-2] == ":":
+            return
     except msgspec.ValidationError:
         pass
     if _RFC3339.fullmatch(value) is None or not _real_day(value):

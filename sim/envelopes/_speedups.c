@@ -355,6 +355,53 @@ ce_exact(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(prove(p, p + size, args[1], args[2]));
 }
 
+/* How many elements the JSON array in buf holds, counted before anything
+ * is decoded: commas outside strings at depth one, plus one unless the
+ * array is empty.  The text need not be valid JSON; the decoder that
+ * follows reports what is wrong with it. */
+static PyObject *
+array_length(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    const char *p = view.buf, *end = p + view.len;
+    Py_ssize_t depth = 0, commas = 0;
+    int any = 0, escaped;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            if (depth == 1) {
+                any = 1;
+            }
+            p = skip_string(p, end, &escaped);
+            if (p == NULL) {
+                break;
+            }
+            continue;
+        }
+        if (c == '[' || c == '{') {
+            if (depth == 1) {
+                any = 1;
+            }
+            depth++;
+        }
+        else if (c == ']' || c == '}') {
+            depth--;
+        }
+        else if (depth == 1 && c == ',') {
+            commas++;
+        }
+        else if (depth == 1 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            any = 1;
+        }
+        p++;
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(any || commas ? commas + 1 : 0);
+}
+
 /* -- the whole structured fast path ------------------------------------ */
 
 /* Set once by configure(): the view decoder's bound decode method, the
@@ -570,13 +617,19 @@ parse(PyObject *Py_UNUSED(module), PyObject *const *args, size_t nargsf,
         }
         return PyObject_Vectorcall(parse_python, args, nargsf, kwnames);
     }
+    /* Compared before the second lookup, which may run a key's __eq__ and
+     * change the dict: the borrowed value is not used after it. */
+    int is_structured = PyUnicode_CheckExact(content_type) &&
+                           (content_type == structured_type ||
+                            PyUnicode_Compare(content_type, structured_type) == 0);
+    if (!is_structured) {
+        return PyObject_Vectorcall(parse_python, args, nargsf, kwnames);
+    }
     int usual = PyDict_Contains(headers, content_type_usual);
     if (usual < 0) {
         return NULL;
     }
-    if (usual || !PyUnicode_CheckExact(content_type) ||
-        (content_type != structured_type &&
-         PyUnicode_Compare(content_type, structured_type) != 0)) {
+    if (usual) {
         return PyObject_Vectorcall(parse_python, args, nargsf, kwnames);
     }
     PyObject *found = structured(args[0], headers, default_limits);
@@ -602,6 +655,9 @@ parse(PyObject *Py_UNUSED(module), PyObject *const *args, size_t nargsf,
 }
 
 static PyMethodDef methods[] = {
+    {"array_length", array_length, METH_O,
+     "array_length(buf) -> int\n\n"
+     "Elements of the JSON array in buf, counted without decoding it."},
     {"parse", (PyCFunction)(void (*)(void))parse,
      METH_FASTCALL | METH_KEYWORDS,
      "parse($module, /, body, headers=None, *, limits=None)\n--\n\n"

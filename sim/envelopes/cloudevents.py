@@ -316,7 +316,12 @@ def _check_view(view: _View, body: Any, pointer: str) -> dict[str, Any] | None:
     if view.time is not UNSET:
         try:
             _TIME.decode(view.time)
+            # msgspec also takes ISO 8601's "+0000"; RFC 3339 wants "+00:00".
+            tail = bytes(memoryview(view.time)[-4:])
+            offset_ok = tail[2:3] in (b"Z", b"z") or tail[:1] == b":"
         except msgspec.ValidationError:
+            offset_ok = False
+        if not offset_ok:
             _check_time(view.time, pointer)
     if data_b64 is not UNSET:
         _check_data(view, pointer)

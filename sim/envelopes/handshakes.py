@@ -12,14 +12,24 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from sim.envelopes._base import Batch
-from sim.envelopes.eventgrid import EventGridEvent
+from sim.envelopes._base import Batch, lower_headers
 from sim.envelopes.errors import HandshakeRefused
+from sim.envelopes.eventgrid import EventGridEvent
 from sim.envelopes.sns import SnsMessage
 
 # SNS endpoints: sns.<region>.amazonaws.com, and .com.cn in the China regions.
-_SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?", re.ASCII)
+# sns.<region>.amazonaws.com, and .com.cn in the China regions.  The region
+# is spelled out (us-east-1, us-gov-west-1, eu-central-2, cn-north-1...),
+# so that other services' hosts under a label "sns" (an S3 bucket named
+# "sns", say) are not taken for SNS.
+_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}"
+_SNS_HOST = re.compile(
+    rf"sns\.(?:{_REGION}\.amazonaws\.com|cn-[a-z]+-[0-9]{{1,2}}\.amazonaws\.com\.cn)",
+    re.ASCII,
+)
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+_UNSAFE_ORIGIN = re.compile(r"[^\x21-\x7e]")  # echoed back in a header
+_RATE = re.compile(r"[1-9][0-9]{0,8}", re.ASCII)
 
 
 def eventgrid_validation_response(envelope: EventGridEvent | Batch) -> bytes:
@@ -76,8 +86,15 @@ def webhook_options_response(
         ``Allow``, ``WebHook-Allowed-Origin`` and, when a rate was asked or
         set, ``WebHook-Allowed-Rate``; send them with HTTP 200.
     """
-    lowered = {name.lower(): value for name, value in headers.items()}
+    lowered = lower_headers(headers)
     origin = lowered.get("webhook-request-origin", "").strip()
+    if _UNSAFE_ORIGIN.search(origin):
+        raise HandshakeRefused(
+            "handshake.origin",
+            f"expected a host name as WebHook-Request-Origin, got {origin[:60]!r}",
+            format="cloudevents",
+            pointer="headers/webhook-request-origin",
+        )
     if not origin:
         raise HandshakeRefused(
             "handshake.origin",
@@ -102,7 +119,7 @@ def webhook_options_response(
 def _grant(asked: str | None, rate: int | None) -> str:
     limits = []
     if asked is not None and asked.strip() != "*":
-        if not asked.strip().isdigit() or int(asked) < 1:
+        if _RATE.fullmatch(asked.strip()) is None:
             raise HandshakeRefused(
                 "handshake.rate",
                 "expected WebHook-Request-Rate "
@@ -112,6 +129,8 @@ def _grant(asked: str | None, rate: int | None) -> str:
             )
         limits.append(int(asked))
     if rate is not None:
+        if type(rate) is not int or rate < 1:
+            raise ValueError(f"rate must be a positive int, got {rate!r}")
         limits.append(rate)
     return str(min(limits)) if limits else "*"
 
@@ -131,6 +150,7 @@ def is_sns_url(url: str, allowed_hosts: Collection[str] | None = None) -> bool:
         or parts.username is not None
         or parts.password is not None
         or port not in (None, 443)
+        or parts.netloc.lower() not in (host, f"{host}:443")
     ):
         return False
     if allowed_hosts is not None:

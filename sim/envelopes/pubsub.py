@@ -16,7 +16,7 @@ from typing import Any, Union
 import msgspec
 from msgspec import UNSET, Raw, UnsetType
 
-from sim.envelopes._base import HeaderEnvelope, ViewEnvelope, member, header
+from sim.envelopes._base import HeaderEnvelope, ViewEnvelope, header, member
 from sim.envelopes._json import (
     ABSENT,
     Limits,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from sim.cli_envelope import envelope
@@ -89,3 +90,25 @@ def test_bad_headers_file_is_a_usage_error(tmp_path):
     )
     assert result.exit_code == 2
     assert "line 1: expected 'Name: value'" in result.output
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"{bad", "expected a JSON object, got Expecting property name"),
+        (b"\xff\xfe", "expected UTF-8 text, got byte 0xff at offset 0"),
+        (b'{"a": 1}', "expected an object of string values"),
+        (b'{"ce-id": "1", "CE-ID": "2"}', "expected each header once, got 'CE-ID'"),
+        (b"ce-id: 1\nce-id: 2\n", "line 2: expected each header once"),
+        (b"no colon here\n", "line 1: expected 'Name: value'"),
+    ],
+)
+def test_a_bad_headers_file_is_named_without_a_traceback(tmp_path, content, expected):
+    headers = tmp_path / "h.txt"
+    headers.write_bytes(content)
+    result = run(
+        str(FIXTURES / "cloudevents/structured-full.body"), "--headers", str(headers)
+    )
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and str(headers) in result.output
+    assert "Traceback" not in result.output

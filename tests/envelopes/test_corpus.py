@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from envelope_corpus import CORPUS, Fixture
 
 from sim import envelopes
 from sim.envelopes import ABSENT, Batch, parse
-
-from envelope_corpus import CORPUS, Fixture
 
 
 def check_payload(envelope, expected) -> None:

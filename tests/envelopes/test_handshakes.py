@@ -7,6 +7,7 @@ import json
 import pytest
 
 from sim.envelopes import (
+    EnvelopeError,
     HandshakeRefused,
     InvalidEnvelope,
     eventgrid_validation_response,
@@ -123,10 +124,24 @@ def test_options_consent_refuses_missing_or_unlisted_origin_and_bad_rate():
             {"WebHook-Request-Origin": "evil.example"},
             allowed_origins={"eventgrid.azure.net"},
         )
-    with pytest.raises(HandshakeRefused, match=r"\[handshake\.rate\]$"):
+    for rate in ("-5", "0", "\u00b2", "\u0661\u0662", "1e3", ""):
+        with pytest.raises(HandshakeRefused, match=r"\[handshake\.rate\]$"):
+            webhook_options_response(
+                {"WebHook-Request-Origin": "a", "WebHook-Request-Rate": rate}
+            )
+
+
+def test_options_consent_never_echoes_what_is_not_a_host_name():
+    with pytest.raises(HandshakeRefused, match=r"\[handshake\.origin\]$"):
+        webhook_options_response({"WebHook-Request-Origin": "a\r\nSet-Cookie: x"})
+    with pytest.raises(EnvelopeError, match=r"\[envelope\.header\]$"):
         webhook_options_response(
-            {"WebHook-Request-Origin": "a", "WebHook-Request-Rate": "-5"}
+            {"WebHook-Request-Origin": "a", "webhook-request-origin": "b"}
         )
+    with pytest.raises(EnvelopeError, match=r"\[envelope\.header\]$"):
+        webhook_options_response({"WebHook-Request-Origin": None})
+    with pytest.raises(ValueError, match="rate must be a positive int"):
+        webhook_options_response({"WebHook-Request-Origin": "a"}, rate=0)
 
 
 @pytest.mark.parametrize(
@@ -153,6 +168,13 @@ def test_sns_hosts_are_trusted(url):
         "https://127.0.0.1/x",
         "https://s3.amazonaws.com/x",
         "https://sns.us-east-1.amazonaws.com:bad/x",
+        # hosts of other services under a label "sns": an S3 bucket, an API
+        "https://sns.s3.amazonaws.com/x.pem",
+        "https://sns.s3-us-west-2.amazonaws.com/x.pem",
+        "https://sns.execute-api.amazonaws.com/",
+        # ports spelled other than 443
+        "https://sns.us-east-1.amazonaws.com:0443/x",
+        "https://sns.us-east-1.amazonaws.com:/x",
     ],
 )
 def test_urls_outside_sns_are_refused(url):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 
+from envelope_corpus import VALID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envelope_corpus import VALID
 from sim.envelopes import ABSENT, Batch, EnvelopeError, MalformedJSON, parse
 
 HEADER_SETS = [
