@@ -40,6 +40,8 @@ from sim.workload_file import Fitted, Replay
 
 BUNDLED_PACKAGE = "sim.scenarios"
 DEFAULT_SWEEP = "default"
+# how a live run bounds the scenario; read and validated by sim.live.plan
+LIVE_TABLE = "live"
 
 
 # -- distributions -----------------------------------------------------------
@@ -765,13 +767,15 @@ class Sweep:
 def load_scenario(
     path: str | Path, overrides: Mapping[str, Any] | None = None
 ) -> Scenario:
-    """Read and validate a scenario file (a ``[sweep]`` table is ignored).
+    """Read and validate a scenario file (``[sweep]`` and ``[live]`` tables
+    are ignored).
 
     ``overrides`` maps dotted field paths, as sweep axes name them, to values
     that replace the file's before validation.
     """
     source, raw, base_dir = _read_toml(path)
     _validate(SweepSpec, raw.pop("sweep", {}), source, prefix="sweep")
+    raw.pop(LIVE_TABLE, None)
     _override(raw, overrides or {}, source)
     return _validate(Scenario, raw, source, base_dir=base_dir)
 
@@ -785,6 +789,7 @@ def load_sweep(
     ``overrides`` replace fields of the scenario, as in :func:`load_scenario`.
     """
     source, raw, base_dir = _read_toml(DEFAULT_SWEEP if path is None else path)
+    raw.pop(LIVE_TABLE, None)
     _override(raw, overrides or {}, source)
     problems: list[str] = []
     spec = base = None
