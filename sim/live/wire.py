@@ -76,13 +76,18 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def tcp_bytes(sock: socket.socket) -> int:
-    """Payload bytes the connection has carried both ways, per the kernel."""
+def tcp_counters(sock: socket.socket) -> tuple[int, int]:
+    """Payload bytes the connection has sent (and had acknowledged) and
+    received, per the kernel."""
     info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SIZE)
     if len(info) < _TCP_INFO_SIZE:
         raise OSError("this kernel's TCP_INFO has no byte counters (Linux >= 4.2)")
-    acked, received = struct.unpack_from("QQ", info, _TCP_INFO_BYTES_AT)
-    return acked + received
+    return struct.unpack_from("QQ", info, _TCP_INFO_BYTES_AT)
+
+
+def tcp_bytes(sock: socket.socket) -> int:
+    """Payload bytes the connection has carried both ways."""
+    return sum(tcp_counters(sock))
 
 
 def tcp_bytes_to(port: int) -> int:
