@@ -86,18 +86,30 @@ def live(
 )
 @click.option(
     "--requests",
-    type=click.IntRange(min=100, max=1_000_000),
-    default=3000,
+    type=click.IntRange(min=100, max=100_000),
+    default=500,
     show_default=True,
     help="HTTP requests to time.",
 )
-def calibrate(out: Path, requests: int) -> None:
+@click.option(
+    "--gap-ms",
+    type=click.FloatRange(min=0, max=1000),
+    default=20.0,
+    show_default=True,
+    help="Pause between requests; 0 times them back to back.",
+)
+def calibrate(out: Path, requests: int, gap_ms: float) -> None:
     """Measure CPU per HTTP request sent and handled, per KiB of JSON
     written and read, and per envelope inspected, on this machine, and
-    write a cost profile a scenario loads with [costs] profile = "FILE"."""
-    profile = _calibrate(requests)
+    write a cost profile a scenario loads with [costs] profile = "FILE".
+
+    Requests are timed GAP_MS apart, as sparse events reach a service
+    (each finds the process idle and its caches cold); the back-to-back
+    figures are written too, for reference. Takes about
+    REQUESTS x GAP_MS plus a few seconds."""
+    profile = _calibrate(requests, gap_ms / 1000)
     _write_profile(out, profile)
-    for table in ("costs", "network", "envelopes"):
+    for table in ("costs", "costs_back_to_back", "network", "envelopes"):
         for key, value in profile[table].items():
             click.echo(f"{table}.{key} = {value:.4g}")
     click.echo(f"wrote {out}")
@@ -137,7 +149,7 @@ def compare(
     if profile is None:
         click.echo("calibrating (no --profile given) ...", err=True)
         profile = folder / PROFILE_FILE
-        _write_profile(profile, _calibrate(3000))
+        _write_profile(profile, _calibrate(500, 0.02))
     figures = _profile_figures(profile, read_cost_profile)
     costs = Costs(**figures["costs"], profile=str(profile))
     predicted_scenario = plan.scenario.model_copy(update={"costs": costs})
@@ -171,10 +183,10 @@ def compare(
         click.echo(f"  {folder / name}")
 
 
-def _calibrate(requests: int) -> dict:
+def _calibrate(requests: int, gap_s: float) -> dict:
     from sim.live.calibrate import calibrate as measure
 
-    return measure(requests)
+    return measure(requests, gap_s)
 
 
 def _write_profile(path: Path, profile: dict) -> None:

@@ -5,8 +5,12 @@ repetitions, divided by their number:
 
 - per request sent and handled: keep-alive HTTP/1.1 POSTs of a two-byte
   body over 127.0.0.1, client (``http.client``) in this process and server
-  (the live runs' ``http.server`` handler) in a spawned one, each measuring
-  itself;
+  (``http.server``) in a spawned one, each measuring itself. Requests are
+  sent ``gap_s`` apart (20 ms by default), as events come to most services:
+  a request that finds the process idle, its caches cold and its thread
+  asleep costs two to four times what one sent back-to-back in a tight loop
+  costs, and the loop's figure is recorded too, as
+  ``[costs_back_to_back]``;
 - per KiB serialised and deserialised: the standard library's ``json`` on a
   document of small objects;
 - per envelope: :func:`sim.envelopes.parse` and the payload's decoding, for
@@ -62,8 +66,9 @@ def _serve(conn, requests: int) -> None:
     server.server_close()
 
 
-def measure_requests(requests: int) -> dict[str, float]:
-    """CPU per request sent and handled, framing bytes, round trip."""
+def measure_requests(requests: int, gap_s: float = 0.0) -> dict[str, float]:
+    """CPU per request sent and handled, framing bytes, round trip, with
+    ``gap_s`` seconds between requests."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     server = context.Process(target=_serve, args=(child, requests), daemon=True)
@@ -80,6 +85,8 @@ def measure_requests(requests: int) -> dict[str, float]:
         trips = []
         started = cpu_s()
         for _ in range(requests - 1):
+            if gap_s:
+                time.sleep(gap_s)
             t = now_ns()
             conn.request("POST", "/", body=BODY, headers=headers)
             conn.getresponse().read()
@@ -152,9 +159,10 @@ def _best(call, number: int, repeat: int) -> float:
     return best
 
 
-def calibrate(requests: int = 3000) -> dict:
+def calibrate(requests: int = 500, gap_s: float = 0.02) -> dict:
     """Every figure of a cost profile, measured now on this machine."""
-    http_figures = measure_requests(requests)
+    http_figures = measure_requests(requests, gap_s)
+    tight = measure_requests(max(requests, 2000))
     kib = measure_kib()
     costs = {
         "cpu_s_per_request_sent": http_figures.pop("cpu_s_per_request_sent"),
@@ -168,9 +176,17 @@ def calibrate(requests: int = 3000) -> dict:
             "python": platform.python_version(),
             "processor": platform.processor() or platform.machine(),
             "requests": requests,
+            "gap_s": gap_s,
         },
         "costs": costs,
-        "network": {**http_figures, "timer_resolution_s": measure_timer()},
+        "costs_back_to_back": {
+            k: tight[k] for k in ("cpu_s_per_request_sent", "cpu_s_per_request_handled")
+        },
+        "network": {
+            **http_figures,
+            "round_trip_back_to_back_median_s": tight["round_trip_median_s"],
+            "timer_resolution_s": measure_timer(),
+        },
         "envelopes": {
             f"cpu_s_per_{kind}": v for kind, v in measure_envelopes().items()
         },
@@ -186,7 +202,8 @@ def profile_toml(profile: dict) -> str:
     ]
     notes = {
         "machine": "where and when it was measured",
-        "costs": "the simulator's cost model (CPU seconds)",
+        "costs": "the simulator's cost model (CPU seconds), requests gap_s apart",
+        "costs_back_to_back": "the same requests sent in a tight loop, for reference",
         "network": "HTTP framing and loopback round trip of the same exchanges; "
         "copy into [network] by hand",
         "envelopes": "CPU to inspect one envelope (small payload); not charged "

@@ -151,9 +151,6 @@ class _Group:
         self.context = multiprocessing.get_context("spawn")
         self.processes: list = []
         self.pipes: list = []
-        # a flag each process reads every few milliseconds (a multiprocessing
-        # Event's set() waits on every sleeper, which may be gone)
-        self.stop = self.context.RawValue("b", 0)
 
     def run(self, configs: list[RoleConfig], plan: LivePlan, expected: int, broker):
         """Start every process, run them from one instant, and collect what
@@ -192,7 +189,7 @@ class _Group:
             if any(not p.is_alive() for p in self.processes):
                 break
             time.sleep(0.01)
-        self.stop.value = 1
+        self._stop()
         broker_after = broker.cpu_s()
 
         results = {id(c): self._result(i) for i, c in enumerate(order)}
@@ -207,7 +204,7 @@ class _Group:
     def _start(self, config: RoleConfig, delivered) -> None:
         parent, child = self.context.Pipe()
         process = self.context.Process(
-            target=main, args=(config, child, self.stop, delivered), daemon=True
+            target=main, args=(config, child, delivered), daemon=True
         )
         process.start()
         child.close()
@@ -240,8 +237,15 @@ class _Group:
             pass
         return ("error", f"process {i} did not {what} within {timeout_s:g} s")
 
+    def _stop(self) -> None:
+        for pipe in self.pipes:
+            try:
+                pipe.send(("stop", 0))
+            except OSError:
+                pass  # that process is gone already
+
     def close(self) -> None:
-        self.stop.value = 1
+        self._stop()
         deadline = time.monotonic() + JOIN_S
         for process in self.processes:
             process.join(max(0.0, deadline - time.monotonic()))
