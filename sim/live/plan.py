@@ -257,9 +257,6 @@ def _strategy_problems(s, transport: str) -> list[str]:
                 "request, so a broker-polled strategy needs max_batch = 1 and "
                 "repoll_when_full = true for the model to count the same requests"
             )
-    if isinstance(s, (Fanout, Broker)) and s.retry.max_attempts > 1:
-        # no faults are injected, so a retry could only follow a timeout
-        pass
     return problems
 
 

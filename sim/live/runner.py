@@ -45,6 +45,8 @@ class LiveRun:
     result: RunResult
     transport: str
     notes: tuple[str, ...]
+    pids: tuple[int, ...]  # the run's processes, all ended
+    broker_names: tuple[str, ...]  # its exchange and queues, all deleted
 
 
 def run_live(plan: LivePlan, strategy_name: str) -> LiveRun:
@@ -89,7 +91,8 @@ def run_live(plan: LivePlan, strategy_name: str) -> LiveRun:
     )
 
     started = time.perf_counter()
-    with _Broker(plan, subscribers) if transport == "rabbitmq" else _NoBroker() as broker:
+    broker = _Broker(plan, subscribers) if transport == "rabbitmq" else _NoBroker()
+    with broker:
         group = _Group()
         try:
             configs = _configs(strategy, transport, base, service, phases, broker)
@@ -113,6 +116,8 @@ def run_live(plan: LivePlan, strategy_name: str) -> LiveRun:
         ),
         transport=transport,
         notes=tuple(notes),
+        pids=tuple(p.pid for p in group.processes),
+        broker_names=tuple(filter(None, [broker.exchange, *broker.queues])),
     )
 
 
@@ -230,11 +235,11 @@ class _Group:
             while time.monotonic() < deadline:
                 if pipe.poll(0.1):
                     return pipe.recv()
-                if not process.is_alive():
+                if not process.is_alive() and not pipe.poll(0):
                     return ("error", f"process {i} exited ({process.exitcode}) "
                             f"before it could {what}")
         except (EOFError, OSError):
-            pass
+            return ("error", f"process {i} closed its pipe before it could {what}")
         return ("error", f"process {i} did not {what} within {timeout_s:g} s")
 
     def _stop(self) -> None:
