@@ -7,13 +7,12 @@ prints and writes files. The runs themselves live in :mod:`sim.live`.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -198,7 +197,9 @@ def _write_profile(path: Path, profile: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, lambda p: p.write_text(profile_toml(profile)))
     except OSError as exc:
-        raise ResultsError(f"{path}: cannot write the profile ({exc.strerror})") from None
+        raise ResultsError(
+            f"{path}: cannot write the profile ({exc.strerror})"
+        ) from None
 
 
 def _profile_figures(path: Path, read_costs) -> dict:
@@ -216,8 +217,10 @@ def _profile_figures(path: Path, read_costs) -> dict:
     if not isinstance(timer, (int, float)) or not 0 <= timer < 1:
         raise ScenarioError(
             "--profile",
-            [f"profile {str(path)!r}: network.timer_resolution_s: got {timer!r}; "
-             "expected seconds in [0, 1)"],
+            [
+                f"profile {str(path)!r}: network.timer_resolution_s: got {timer!r}; "
+                "expected seconds in [0, 1)"
+            ],
         )
     return {"costs": costs, "timer_resolution_s": float(timer)}
 
@@ -261,11 +264,13 @@ def _write_live(folder: Path, plan, runs, mode: str, started: float) -> None:
         "runs": len(results),
         "transports": plan.transports,
         "scaled": list(plan.scaled),
-        "notes": {getattr(r, "result", r).strategy: list(getattr(r, "notes", ()))
-                  for r in runs},
+        "notes": {
+            getattr(r, "result", r).strategy: list(getattr(r, "notes", ()))
+            for r in runs
+        },
         "scenario": plan.scenario.model_dump(mode="json"),
         "software": {"python": sys.version.split()[0], "platform": platform.platform()},
-        "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(
+        "started_at": datetime.fromtimestamp(started, UTC).isoformat(
             timespec="seconds"
         ),
         "wall_s": round(sum(r.wall_s for r in results), 3),
@@ -276,8 +281,16 @@ def _write_live(folder: Path, plan, runs, mode: str, started: float) -> None:
 
 
 def _comparison_text(table: pd.DataFrame) -> str:
-    header = ("strategy", "transport", "metric", "predicted", "measured", "ratio",
-              "target", "")
+    header = (
+        "strategy",
+        "transport",
+        "metric",
+        "predicted",
+        "measured",
+        "ratio",
+        "target",
+        "",
+    )
     rows = [header]
     for r in table.itertuples():
         rows.append(
@@ -294,8 +307,10 @@ def _comparison_text(table: pd.DataFrame) -> str:
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join(
-        "  ".join(c.ljust(w) if i < 3 or i >= 6 else c.rjust(w)
-                  for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+        "  ".join(
+            c.ljust(w) if i < 3 or i >= 6 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths))
+        ).rstrip()
         for row in rows
     )
 

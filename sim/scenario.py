@@ -300,12 +300,16 @@ def read_cost_profile(path: Path) -> dict[str, float]:
         raise ValueError(f"{where}: cannot be read as TOML: {exc}") from None
     costs = table.get("costs")
     if not isinstance(costs, dict):
-        raise ValueError(f"{where}: no [costs] table; expected one with {', '.join(COST_FIELDS)}")
+        raise ValueError(
+            f"{where}: no [costs] table; expected one with {', '.join(COST_FIELDS)}"
+        )
     figures = {}
     for key in COST_FIELDS:
         value = costs.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            math.isfinite(value) and value >= 0
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not (math.isfinite(value) and value >= 0)
         ):
             raise ValueError(
                 f"{where}: costs.{key}: got {value!r}; expected a number of CPU "

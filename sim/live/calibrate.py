@@ -34,7 +34,7 @@ import multiprocessing
 import platform
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sim.live.plan import PARSED_ENVELOPES
 from sim.live.wire import cpu_s, envelope, now_ns, read_event, tcp_counters
@@ -118,12 +118,17 @@ def measure_requests(requests: int, gap_s: float = 0.0) -> dict[str, float]:
 
 def measure_kib(repeat: int = 5) -> dict[str, float]:
     """CPU per KiB of JSON written and read."""
-    doc = [{"id": f"evt-{i}", "value": i * 1.5, "tags": ["a", "b"]} for i in range(1000)]
+    doc = [
+        {"id": f"evt-{i}", "value": i * 1.5, "tags": ["a", "b"]} for i in range(1000)
+    ]
     text = json.dumps(doc)
     kib = len(text.encode()) / 1024
     dumps = _best(lambda: json.dumps(doc), 20, repeat)
     loads = _best(lambda: json.loads(text), 20, repeat)
-    return {"cpu_s_per_kib_serialised": dumps / kib, "cpu_s_per_kib_deserialised": loads / kib}
+    return {
+        "cpu_s_per_kib_serialised": dumps / kib,
+        "cpu_s_per_kib_deserialised": loads / kib,
+    }
 
 
 def measure_envelopes(repeat: int = 5) -> dict[str, float]:
@@ -132,7 +137,8 @@ def measure_envelopes(repeat: int = 5) -> dict[str, float]:
     figures = {}
     for kind in PARSED_ENVELOPES:
         body, headers = envelope(kind, 1, 64, now_ns())
-        figures[kind] = _best(lambda: read_event(kind, body, headers), 2000, repeat)
+        inspect = lambda k=kind, b=body, h=headers: read_event(k, b, h)
+        figures[kind] = _best(inspect, 2000, repeat)
     return figures
 
 
@@ -171,7 +177,7 @@ def calibrate(requests: int = 500, gap_s: float = 0.02) -> dict:
     }
     return {
         "machine": {
-            "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "platform": platform.platform(),
             "python": platform.python_version(),
             "processor": platform.processor() or platform.machine(),
@@ -197,7 +203,7 @@ def profile_toml(profile: dict) -> str:
     """A profile as TOML, with a note on where each table comes from."""
     lines = [
         "# Cost profile written by `python -m sim calibrate`. A scenario loads its",
-        "# [costs] with:  [costs] profile = \"<path to this file>\"",
+        '# [costs] with:  [costs] profile = "<path to this file>"',
         "",
     ]
     notes = {

@@ -55,8 +55,17 @@ TARGETS: dict[str, Target] = {
     "cpu_s_broker": Target("factor", 2.0),
     "cpu_s_subscribers": Target("factor", 2.0),
 }
-COLUMNS = ("strategy", "transport", "metric", "unit", "predicted", "measured",
-           "ratio", "target", "met")
+COLUMNS = (
+    "strategy",
+    "transport",
+    "metric",
+    "unit",
+    "predicted",
+    "measured",
+    "ratio",
+    "target",
+    "met",
+)
 
 
 def comparison_table(
@@ -119,10 +128,12 @@ def comparison_figure(table: pd.DataFrame):
     metrics = [m for m in TARGETS if (table["metric"] == m).any()]
     cols = 3
     rows = max(1, math.ceil(len(metrics) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False
+    )
     for ax, metric in zip(axes.flat, metrics):
         plot_metric(table, metric, ax)
-    for ax in list(axes.flat)[len(metrics):]:
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
     axes.flat[0].legend()
     fig.suptitle("Simulator's prediction and live measurement")

@@ -119,7 +119,7 @@ def plan_live(
     duration_s: float | None = None,
 ) -> LivePlan:
     """Load ``path`` and cut it to what a live run on this machine can do."""
-    source, raw, base_dir = _read_toml(path)
+    source, raw, _ = _read_toml(path)
     spec = _validate(LiveSpec, raw.get("live", {}), source, prefix="live")
     scenario = load_scenario(path)
     names = [s.name for s in scenario.strategies]
@@ -129,7 +129,9 @@ def plan_live(
         except ValueError as exc:
             raise LiveError(f"{source}: {exc}") from None
         names = [strategy]
-    unknown = [n for n in spec.broker_polled if n not in [s.name for s in scenario.strategies]]
+    unknown = [
+        n for n in spec.broker_polled if n not in [s.name for s in scenario.strategies]
+    ]
     if unknown:
         raise LiveError(
             f"{source}: live.broker_polled: no strategy named {unknown[0]!r}; "
@@ -171,7 +173,9 @@ def _scale(
             f"(live.max_events) at {rate:g} events/s"
         )
     if duration < sim.duration_s:
-        scaled.insert(0, f"simulation.duration_s {sim.duration_s:g} s -> {duration:g} s")
+        scaled.insert(
+            0, f"simulation.duration_s {sim.duration_s:g} s -> {duration:g} s"
+        )
     if sim.warmup_s:
         scaled.append(f"simulation.warmup_s {sim.warmup_s:g} s -> 0 s")
     if sim.replications > 1:
@@ -220,8 +224,10 @@ def _unsupported(
 
 def _strategy_problems(s, transport: str) -> list[str]:
     if not isinstance(s, (ShortPoll, LongPoll, Fanout, Broker)):
-        return [f"kind: got {s.kind!r}; live runs do short_poll, long_poll, fanout "
-                "and broker"]
+        return [
+            f"kind: got {s.kind!r}; live runs do short_poll, long_poll, fanout "
+            "and broker"
+        ]
     problems = []
     allowed = FEED_ENVELOPES if isinstance(s, (ShortPoll, LongPoll)) else PUSH_ENVELOPES
     if transport == "rabbitmq":
@@ -232,8 +238,9 @@ def _strategy_problems(s, transport: str) -> list[str]:
             f"{', '.join(allowed)}"
         )
     if isinstance(s, (ShortPoll, LongPoll)):
-        defaults = dict(shared_queue=False, prefetch=0, ack="none",
-                        visibility_timeout_s=None)
+        defaults = dict(
+            shared_queue=False, prefetch=0, ack="none", visibility_timeout_s=None
+        )
         for field, default in defaults.items():
             if getattr(s, field) != default:
                 problems.append(
@@ -250,13 +257,16 @@ def _strategy_problems(s, transport: str) -> list[str]:
             "kind: RabbitMQ has no blocking get, so a broker cannot be long-polled; "
             "remove the strategy from live.broker_polled"
         )
-    if transport == "rabbitmq" and isinstance(s, ShortPoll):
-        if s.max_batch != 1 or not s.repoll_when_full:
-            problems.append(
-                f"max_batch: got {s.max_batch}; basic.get fetches one message per "
-                "request, so a broker-polled strategy needs max_batch = 1 and "
-                "repoll_when_full = true for the model to count the same requests"
-            )
+    if (
+        transport == "rabbitmq"
+        and isinstance(s, ShortPoll)
+        and (s.max_batch != 1 or not s.repoll_when_full)
+    ):
+        problems.append(
+            f"max_batch: got {s.max_batch}; basic.get fetches one message per "
+            "request, so a broker-polled strategy needs max_batch = 1 and "
+            "repoll_when_full = true for the model to count the same requests"
+        )
     return problems
 
 

@@ -103,7 +103,9 @@ class _Role:
         watcher.start()
         self.work()
         self.stop.set()
-        broker = tcp_bytes_to(self.broker_port) - broker_before if self.broker_port else 0
+        broker = (
+            tcp_bytes_to(self.broker_port) - broker_before if self.broker_port else 0
+        )
         with self.lock:
             return {
                 "cpu_s": cpu_s() - started,
@@ -320,7 +322,9 @@ class PollConsumer(_Role):
             if count is None:
                 return
             # ticks stay on the grid; those that passed while polling are skipped
-            tick = max(tick + 1, int((self.elapsed_s() - self.config.phase_s) // interval) + 1)
+            tick = max(
+                tick + 1, int((self.elapsed_s() - self.config.phase_s) // interval) + 1
+            )
 
     def _wanted(self) -> bool:
         if self.stop.is_set():
@@ -553,7 +557,9 @@ class BrokerPoller(_Role):
                 return
             while self._get() and self._wanted():
                 pass
-            tick = max(tick + 1, int((self.elapsed_s() - self.config.phase_s) // interval) + 1)
+            tick = max(
+                tick + 1, int((self.elapsed_s() - self.config.phase_s) // interval) + 1
+            )
 
     def _wanted(self) -> bool:
         if self.stop.is_set():
@@ -561,7 +567,9 @@ class BrokerPoller(_Role):
         return self.elapsed_s() < self.config.duration_s or not self.has_everything()
 
     def _get(self) -> bool:
-        method, properties, body = self.channel.basic_get(self.config.queue, auto_ack=True)
+        method, properties, body = self.channel.basic_get(
+            self.config.queue, auto_ack=True
+        )
         self._count("polls")
         if method is None:
             self._count("empty_polls")
@@ -606,8 +614,9 @@ def main(config: RoleConfig, conn, delivered) -> None:
         pass  # the parent is gone: nobody to report to
     except Exception as exc:  # reported to the parent, which raises LiveError
         try:
-            conn.send(("error", f"{config.role} {config.index}: "
-                       f"{type(exc).__name__}: {exc}"))
+            conn.send(
+                ("error", f"{config.role} {config.index}: {type(exc).__name__}: {exc}")
+            )
         except OSError:
             pass
     finally:

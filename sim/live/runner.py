@@ -128,8 +128,15 @@ def _configs(strategy, transport, base, service, phases, broker) -> list[RoleCon
         amqp = dict(broker_url=broker.url, exchange=broker.exchange)
         role = "BrokerPoller" if strategy.kind == "short_poll" else "BrokerSubscriber"
         subs = [
-            RoleConfig(role, index=i, service_s=service[i], phase_s=phases[i],
-                       queue=broker.queues[i], **amqp, **base)
+            RoleConfig(
+                role,
+                index=i,
+                service_s=service[i],
+                phase_s=phases[i],
+                queue=broker.queues[i],
+                **amqp,
+                **base,
+            )
             for i in range(n)
         ]
         return [*subs, RoleConfig("BrokerPublisher", **amqp, **base)]
@@ -143,7 +150,9 @@ def _configs(strategy, transport, base, service, phases, broker) -> list[RoleCon
         )
         return [*subs, publisher]
     subs = [
-        RoleConfig("PollConsumer", index=i, service_s=service[i], phase_s=phases[i], **base)
+        RoleConfig(
+            "PollConsumer", index=i, service_s=service[i], phase_s=phases[i], **base
+        )
         for i in range(n)
     ]
     return [*subs, RoleConfig("FeedPublisher", **base)]
@@ -236,8 +245,11 @@ class _Group:
                 if pipe.poll(0.1):
                     return pipe.recv()
                 if not process.is_alive() and not pipe.poll(0):
-                    return ("error", f"process {i} exited ({process.exitcode}) "
-                            f"before it could {what}")
+                    return (
+                        "error",
+                        f"process {i} exited ({process.exitcode}) "
+                        f"before it could {what}",
+                    )
         except (EOFError, OSError):
             return ("error", f"process {i} closed its pipe before it could {what}")
         return ("error", f"process {i} did not {what} within {timeout_s:g} s")
@@ -356,9 +368,7 @@ def _metrics(strategy, transport, outputs, n_events, n_subs, sim) -> dict[str, f
         errors = pub["counts"].get("transport_errors", 0)
     else:
         # the publisher's log of answered polls, with the ledger's window rule
-        answered = [
-            (at, n) for at, n in pub["polls"] if at < sim.duration_s or n > 0
-        ]
+        answered = [(at, n) for at, n in pub["polls"] if at < sim.duration_s or n > 0]
         polls = len(answered)
         empty = sum(1 for at, n in answered if n == 0)
         link_bytes["publisher_subscribers"] = sum(r["http_bytes"] for r in subs)
@@ -367,7 +377,9 @@ def _metrics(strategy, transport, outputs, n_events, n_subs, sim) -> dict[str, f
     broker_cpu = outputs["broker_cpu_s"]
     cpu = {
         "publisher": pub["cpu_s"],
-        "broker": 0.0 if transport == "http" else (broker_cpu if broker_cpu is not None else np.nan),
+        "broker": 0.0
+        if transport == "http"
+        else (broker_cpu if broker_cpu is not None else np.nan),
         "subscribers": sum(r["cpu_s"] for r in subs),
         "storage": 0.0,
         "sidecars": 0.0,

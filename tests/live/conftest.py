@@ -102,7 +102,9 @@ def write_scenario(tmp_path):
 
     def write(extra: str = "", name: str = "tiny.toml") -> str:
         path = tmp_path / name
-        path.write_text(SCENARIO.format(broker_url=BROKER_URL, extra=textwrap.dedent(extra)))
+        path.write_text(
+            SCENARIO.format(broker_url=BROKER_URL, extra=textwrap.dedent(extra))
+        )
         return str(path)
 
     return write

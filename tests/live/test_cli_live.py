@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,8 +23,16 @@ def sim(*args: str, cwd=None) -> subprocess.CompletedProcess:
 
 def test_live_writes_the_results_folder_of_a_simulated_run(write_scenario, tmp_path):
     out = tmp_path / "live"
-    done = sim("live", write_scenario(), "--strategy", "fanout", "--duration", "1",
-               "--out", str(out))
+    done = sim(
+        "live",
+        write_scenario(),
+        "--strategy",
+        "fanout",
+        "--duration",
+        "1",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     assert "scaled for a live run: simulation.duration_s 60 s -> 1 s" in done.stderr
     runs, info = read_results(out)
@@ -48,11 +57,13 @@ def test_calibrate_writes_a_profile_a_scenario_loads(write_scenario, tmp_path):
     done = sim("calibrate", "--requests", "200", "--gap-ms", "0", "--out", str(profile))
     assert done.returncode == 0, done.stderr
     path = write_scenario()
-    text = open(path).read()
-    text = text[: text.index("[costs]")] + '[costs]\nprofile = "profile.toml"\n' + text[
-        text.index("[subscriber]") :
-    ]
-    open(path, "w").write(text)
+    text = Path(path).read_text()
+    text = (
+        text[: text.index("[costs]")]
+        + '[costs]\nprofile = "profile.toml"\n'
+        + text[text.index("[subscriber]") :]
+    )
+    Path(path).write_text(text)
     costs = load_scenario(path).costs
     assert 0 < costs.cpu_s_per_request_sent < 0.01
     assert 0 < costs.cpu_s_per_kib_deserialised < 0.001
@@ -60,14 +71,33 @@ def test_calibrate_writes_a_profile_a_scenario_loads(write_scenario, tmp_path):
 
 def test_compare_prints_and_writes_predicted_beside_measured(write_scenario, tmp_path):
     profile = tmp_path / "profile.toml"
-    assert sim("calibrate", "--requests", "100", "--gap-ms", "0", "--out",
-               str(profile)).returncode == 0
+    assert (
+        sim(
+            "calibrate", "--requests", "100", "--gap-ms", "0", "--out", str(profile)
+        ).returncode
+        == 0
+    )
     out = tmp_path / "cmp"
-    done = sim("compare", write_scenario(), "--strategy", "short_poll", "--duration",
-               "1", "--profile", str(profile), "--out", str(out))
+    done = sim(
+        "compare",
+        write_scenario(),
+        "--strategy",
+        "short_poll",
+        "--duration",
+        "1",
+        "--profile",
+        str(profile),
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(out / "compare.csv")
-    assert set(table["metric"]) >= {"deliveries", "polls", "bytes_total", "latency_p50_s"}
+    assert set(table["metric"]) >= {
+        "deliveries",
+        "polls",
+        "bytes_total",
+        "latency_p50_s",
+    }
     deliveries = table[table["metric"] == "deliveries"].iloc[0]
     assert deliveries["predicted"] == deliveries["measured"]
     assert "short_poll" in done.stdout and "figures within target" in done.stdout

@@ -92,7 +92,9 @@ def test_fanout_posts_every_event_to_every_subscriber(write_scenario):
 
 @needs_rabbitmq
 def test_broker_push_publishes_once_and_delivers_to_each_queue(write_scenario):
-    plan, done, measured, predicted = live_and_predicted(write_scenario, "rabbitmq_push")
+    plan, done, measured, predicted = live_and_predicted(
+        write_scenario, "rabbitmq_push"
+    )
     assert_every_event_delivered_once(plan, measured)
     events = measured["events_published"]
     assert measured["requests_publisher_broker"] == events
@@ -106,7 +108,9 @@ def test_broker_push_publishes_once_and_delivers_to_each_queue(write_scenario):
 
 @needs_rabbitmq
 def test_broker_poll_gets_one_message_per_request(write_scenario):
-    plan, done, measured, predicted = live_and_predicted(write_scenario, "rabbitmq_poll")
+    plan, done, measured, predicted = live_and_predicted(
+        write_scenario, "rabbitmq_poll"
+    )
     assert_every_event_delivered_once(plan, measured)
     # every event takes one basic.get, and every tick ends with an empty one
     assert measured["polls"] - measured["empty_polls"] == measured["deliveries"]

@@ -2,6 +2,7 @@
 targets: no processes started here."""
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -51,9 +52,12 @@ def test_the_command_line_duration_wins_over_the_live_table(write_scenario):
 
 def test_a_broker_off_this_machine_is_refused(write_scenario, tmp_path):
     path = write_scenario().replace("tiny.toml", "tiny.toml")
-    text = open(path).read().replace("127.0.0.1:5672", "10.1.2.3:5672")
-    open(path, "w").write(text)
-    with pytest.raises(ScenarioError, match=r"live\.broker_url: .*expected an amqp:// URL on 127\.0\.0\.1"):
+    text = Path(path).read_text().replace("127.0.0.1:5672", "10.1.2.3:5672")
+    Path(path).write_text(text)
+    with pytest.raises(
+        ScenarioError,
+        match=r"live\.broker_url: .*expected an amqp:// URL on 127\.0\.0\.1",
+    ):
         plan_live(path)
 
 
@@ -80,17 +84,19 @@ def test_faults_and_unsupported_strategies_are_refused_by_field(write_scenario):
 
 def test_a_broker_polled_strategy_must_fetch_one_message_per_poll(write_scenario):
     path = write_scenario()
-    text = open(path).read().replace("max_batch = 1\n", "max_batch = 5\n")
-    open(path, "w").write(text)
+    text = Path(path).read_text().replace("max_batch = 1\n", "max_batch = 5\n")
+    Path(path).write_text(text)
     with pytest.raises(LiveError, match=r"strategies\.rabbitmq_poll\.max_batch: got 5"):
         plan_live(path)
 
 
 def test_an_unknown_broker_polled_strategy_is_named(write_scenario):
     path = write_scenario()
-    text = open(path).read().replace('["rabbitmq_poll"]', '["rabbit_pol"]')
-    open(path, "w").write(text)
-    with pytest.raises(LiveError, match=r"live\.broker_polled: no strategy named 'rabbit_pol'"):
+    text = Path(path).read_text().replace('["rabbitmq_poll"]', '["rabbit_pol"]')
+    Path(path).write_text(text)
+    with pytest.raises(
+        LiveError, match=r"live\.broker_polled: no strategy named 'rabbit_pol'"
+    ):
         plan_live(path)
 
 
@@ -103,10 +109,10 @@ def test_the_simulator_ignores_the_live_table(write_scenario):
 
 def with_profile(write_scenario, tmp_path, costs: str) -> str:
     path = write_scenario()
-    text = open(path).read()
+    text = Path(path).read_text()
     start = text.index("[costs]")
     end = text.index("[subscriber]")
-    open(path, "w").write(text[:start] + "[costs]\n" + costs + "\n" + text[end:])
+    Path(path).write_text(text[:start] + "[costs]\n" + costs + "\n" + text[end:])
     return path
 
 
@@ -122,7 +128,9 @@ def test_a_scenario_loads_its_costs_from_a_profile(write_scenario, tmp_path):
 def test_a_figure_given_in_the_scenario_wins_over_the_profile(write_scenario, tmp_path):
     (tmp_path / "profile.toml").write_text(profile_toml(PROFILE))
     path = with_profile(
-        write_scenario, tmp_path, 'profile = "profile.toml"\ncpu_s_per_request_sent = 1e-3'
+        write_scenario,
+        tmp_path,
+        'profile = "profile.toml"\ncpu_s_per_request_sent = 1e-3',
     )
     costs = load_scenario(path).costs
     assert costs.cpu_s_per_request_sent == 1e-3
