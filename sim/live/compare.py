@@ -135,7 +135,7 @@ def comparison_figure(table: pd.DataFrame):
         plot_metric(table, metric, ax)
     for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
-    axes.flat[0].legend()
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="upper right")
     fig.suptitle("Simulator's prediction and live measurement")
     fig.tight_layout()
     return fig

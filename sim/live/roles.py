@@ -167,6 +167,24 @@ class _Role:
         if service:
             time.sleep(service[event % len(service)])
 
+    def _on_grid(self, tick) -> None:
+        """Call ``tick`` at ``phase_s + k * interval_s`` while polls are
+        wanted and ``tick`` returns True. Ticks stay on the grid: those that
+        passed while a tick was polling are skipped, never made up."""
+        interval, phase, k = self.config.strategy["interval_s"], self.config.phase_s, 0
+        while True:
+            at_ns = self.t0_ns + int((phase + k * interval) * NS)
+            if not self._sleep_until(at_ns) or not self._wanted() or not tick():
+                return
+            k = max(k + 1, int((self.elapsed_s() - phase) // interval) + 1)
+
+    def _wanted(self) -> bool:
+        """Poll on during the window, and after it while events are missing
+        (the simulator counts no empty poll after the window)."""
+        if self.stop.is_set():
+            return False
+        return self.elapsed_s() < self.config.duration_s or not self.has_everything()
+
     def has_everything(self) -> bool:
         return len(self.latency_s) >= len(self.config.times_s)
 
@@ -311,25 +329,14 @@ class PollConsumer(_Role):
             while self._wanted() and self._poll() is not None:
                 pass
             return
-        interval, tick = s["interval_s"], 0
-        while True:
-            at = self.config.phase_s + tick * interval
-            if not self._sleep_until(self.t0_ns + int(at * NS)) or not self._wanted():
-                return
+
+        def tick() -> bool:
             while (count := self._poll()) == s["max_batch"] and s["repoll_when_full"]:
                 if not self._wanted():
-                    return
-            if count is None:
-                return
-            # ticks stay on the grid; those that passed while polling are skipped
-            tick = max(
-                tick + 1, int((self.elapsed_s() - self.config.phase_s) // interval) + 1
-            )
+                    return False
+            return count is not None
 
-    def _wanted(self) -> bool:
-        if self.stop.is_set():
-            return False
-        return self.elapsed_s() < self.config.duration_s or not self.has_everything()
+        self._on_grid(tick)
 
     def _poll(self) -> int | None:
         most = self.config.strategy["max_batch"]
@@ -550,21 +557,12 @@ class BrokerPoller(_Role):
         self.channel = self.connection.channel()
 
     def work(self) -> None:
-        interval, tick = self.config.strategy["interval_s"], 0
-        while True:
-            at = self.config.phase_s + tick * interval
-            if not self._sleep_until(self.t0_ns + int(at * NS)) or not self._wanted():
-                return
+        def tick() -> bool:
             while self._get() and self._wanted():
                 pass
-            tick = max(
-                tick + 1, int((self.elapsed_s() - self.config.phase_s) // interval) + 1
-            )
+            return True
 
-    def _wanted(self) -> bool:
-        if self.stop.is_set():
-            return False
-        return self.elapsed_s() < self.config.duration_s or not self.has_everything()
+        self._on_grid(tick)
 
     def _get(self) -> bool:
         method, properties, body = self.channel.basic_get(
