@@ -11,11 +11,13 @@ A scenario may hold a ``[live]`` table (ignored by the simulator)::
 
     [live]
     duration_s = 5                  # real seconds of publishing
-    broker = "rabbitmq"
+    broker = "rabbitmq"             # or "redis": for broker strategies
     broker_url = "amqp://guest:guest@127.0.0.1:5672/%2F"
-    broker_polled = ["poll_broker"] # short-poll strategies that poll the
-                                    # broker (basic.get) instead of the
-                                    # publisher's HTTP feed
+    redis_url = "redis://127.0.0.1:6379/0"
+    broker_polled = ["poll_broker"] # polling strategies that poll the broker
+                                    # instead of the publisher's HTTP feed
+    [live.brokers]                  # a broker per strategy, overriding
+    redis_push = "redis"            # `broker`
 
 Features a live run does not reproduce (injected faults, claim-checks,
 sidecars, subscribers that want only some event types, request-reply,
@@ -61,6 +63,9 @@ FEED_ENVELOPES = ("none", *PARSED_ENVELOPES)
 PUSH_ENVELOPES = (*FEED_ENVELOPES, "cloudevents_binary")
 
 
+BROKERS = ("rabbitmq", "redis")
+
+
 class LiveError(PollpushError):
     """A scenario, or a part of one, that cannot be run live."""
 
@@ -72,20 +77,28 @@ class LiveSpec(Frozen):
     max_events: int = Field(default=2000, ge=1, le=100_000)
     max_subscribers: int = Field(default=8, ge=1, le=64)
     drain_s: float = Field(default=5.0, gt=0, le=120)
-    broker: Literal["rabbitmq"] = "rabbitmq"
+    broker: Literal[BROKERS] = "rabbitmq"  # type: ignore[valid-type]
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    redis_url: str = "redis://127.0.0.1:6379/0"
     broker_polled: tuple[str, ...] = Field(default=(), strict=False)
+    brokers: dict[str, Literal[BROKERS]] = Field(default_factory=dict)  # type: ignore[valid-type]
 
-    @field_validator("broker_url")
+    @field_validator("broker_url", "redis_url")
     @classmethod
-    def _loopback(cls, value: str) -> str:
-        host = urlsplit(value).hostname
-        if urlsplit(value).scheme != "amqp" or host not in ("127.0.0.1", "localhost"):
+    def _loopback(cls, value: str, info) -> str:
+        scheme, article = (
+            ("amqp", "an") if info.field_name == "broker_url" else ("redis", "a")
+        )
+        url = urlsplit(value)
+        if url.scheme != scheme or url.hostname not in ("127.0.0.1", "localhost"):
             raise ValueError(
-                f"got {value!r}; expected an amqp:// URL on 127.0.0.1 (live runs "
+                f"got {value!r}; expected {article} {scheme}:// URL on 127.0.0.1 (live runs "
                 "stay on this machine)"
             )
         return value
+
+    def url(self, broker: str) -> str:
+        return self.broker_url if broker == "rabbitmq" else self.redis_url
 
 
 @dataclass(frozen=True)
@@ -93,7 +106,8 @@ class LivePlan:
     """A scenario cut to live size, the strategies to run and how.
 
     ``transports`` maps each strategy to ``"http"`` (the publisher's feed,
-    or POSTs to subscribers) or ``"rabbitmq"`` (through the broker).
+    or POSTs to subscribers) or the broker it goes through, ``"rabbitmq"``
+    or ``"redis"`` (push: pub/sub; polling: a stream read with ``XREAD``).
     """
 
     source: str
@@ -129,20 +143,18 @@ def plan_live(
         except ValueError as exc:
             raise LiveError(f"{source}: {exc}") from None
         names = [strategy]
-    unknown = [
-        n for n in spec.broker_polled if n not in [s.name for s in scenario.strategies]
-    ]
-    if unknown:
-        raise LiveError(
-            f"{source}: live.broker_polled: no strategy named {unknown[0]!r}; "
-            f"strategies here: {', '.join(s.name for s in scenario.strategies)}"
-        )
-    transports = {
-        n: "rabbitmq"
-        if n in spec.broker_polled or scenario.strategy(n).kind == "broker"
-        else "http"
-        for n in names
-    }
+    known = [s.name for s in scenario.strategies]
+    for field, listed in (
+        ("broker_polled", spec.broker_polled),
+        ("brokers", spec.brokers),
+    ):
+        unknown = [n for n in listed if n not in known]
+        if unknown:
+            raise LiveError(
+                f"{source}: live.{field}: no strategy named {unknown[0]!r}; "
+                f"strategies here: {', '.join(known)}"
+            )
+    transports = {n: _transport(scenario.strategy(n), spec) for n in names}
     problems = _unsupported(scenario, names, transports)
     if problems:
         listed = "\n".join(f"  - {p}" for p in problems)
@@ -157,6 +169,14 @@ def plan_live(
         transports=transports,
         scaled=tuple(scaled),
     )
+
+
+def _transport(strategy, spec: LiveSpec) -> str:
+    """``"http"``, or the broker a strategy goes through."""
+    name = strategy.name
+    if strategy.kind == "broker" or name in spec.broker_polled or name in spec.brokers:
+        return spec.brokers.get(name, spec.broker)
+    return "http"
 
 
 def _scale(
@@ -229,8 +249,13 @@ def _strategy_problems(s, transport: str) -> list[str]:
             "and broker"
         ]
     problems = []
+    if isinstance(s, Fanout) and transport != "http":
+        return [
+            f"kind: a fanout strategy calls its subscribers itself, through no "
+            f"broker; remove it from live.brokers (got {transport!r})"
+        ]
     allowed = FEED_ENVELOPES if isinstance(s, (ShortPoll, LongPoll)) else PUSH_ENVELOPES
-    if transport == "rabbitmq":
+    if transport != "http":
         allowed = FEED_ENVELOPES
     if s.envelope not in allowed:
         problems.append(
@@ -254,8 +279,9 @@ def _strategy_problems(s, transport: str) -> list[str]:
             problems.append("false_empty_probability: not reproduced live; expected 0")
     if transport == "rabbitmq" and isinstance(s, LongPoll):
         problems.append(
-            "kind: RabbitMQ has no blocking get, so a broker cannot be long-polled; "
-            "remove the strategy from live.broker_polled"
+            "kind: RabbitMQ has no blocking get, so it cannot be long-polled; "
+            "poll Redis instead (live.brokers) or remove the strategy from "
+            "live.broker_polled"
         )
     if (
         transport == "rabbitmq"

@@ -80,6 +80,9 @@ class _Role:
         self.lock = threading.Lock()
         self.meter = ConnectionMeter()
         self.broker_port = 0  # set by roles that hold a broker connection
+        self.broker_bytes_at_stop: int | None = None
+        self.poll_log: list[tuple[float, int, float]] = []  # start, events, end
+        self.stopped_at_s = float("inf")
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -103,16 +106,20 @@ class _Role:
         watcher.start()
         self.work()
         self.stop.set()
-        broker = (
-            tcp_bytes_to(self.broker_port) - broker_before if self.broker_port else 0
-        )
         with self.lock:
+            broker = 0
+            if self.broker_port:
+                after = self.broker_bytes_at_stop
+                after = tcp_bytes_to(self.broker_port) if after is None else after
+                broker = after - broker_before
             return {
                 "cpu_s": cpu_s() - started,
                 "http_bytes": self.meter.total,
                 "broker_bytes": broker,
                 "latency_s": dict(self.latency_s),
                 "counts": dict(self.counts),
+                "poll_log": list(self.poll_log),
+                "stopped_at_s": min(self.stopped_at_s, self.elapsed_s()),
                 **self.extra_result(),
             }
 
@@ -146,7 +153,12 @@ class _Role:
                 conn.recv()
         except (EOFError, OSError):
             pass
+        self.stopped_at_s = self.elapsed_s()
         self.stop.set()
+        self.on_stop()
+
+    def on_stop(self) -> None:
+        """Unblock whatever waits on the network once the run is stopped."""
 
     # -- receiving ---------------------------------------------------------
 
@@ -318,10 +330,13 @@ class PollConsumer(_Role):
         s = config.strategy
         self.long = s["kind"] == "long_poll"
         self.wait_s = s.get("wait_s", 0.0) if self.long else 0.0
-        self.conn = http.client.HTTPConnection(
-            "127.0.0.1", config.feed_port, timeout=self.wait_s + 10
-        )
         self.offset = 0
+        self.connect()
+
+    def connect(self) -> None:
+        self.conn = http.client.HTTPConnection(
+            "127.0.0.1", self.config.feed_port, timeout=self.wait_s + 10
+        )
 
     def work(self) -> None:
         s = self.config.strategy
@@ -339,7 +354,21 @@ class PollConsumer(_Role):
         self._on_grid(tick)
 
     def _poll(self) -> int | None:
-        most = self.config.strategy["max_batch"]
+        """One poll: the number of events it brought, None if it failed or
+        the run stopped while it was held."""
+        started = self.elapsed_s()
+        bodies = self._fetch(self.config.strategy["max_batch"])
+        if bodies is None:
+            return None
+        with self.lock:
+            self.poll_log.append((started, len(bodies), self.elapsed_s()))
+        self._count("polls")
+        self.offset += len(bodies)
+        for body in bodies:
+            self.received(body, {"content-type": "application/json"})
+        return len(bodies)
+
+    def _fetch(self, most: int) -> list[bytes] | None:
         path = f"/feed?after={self.offset}&max={most}&wait={self.wait_s:g}"
         try:
             self.conn.request("GET", path)
@@ -350,12 +379,7 @@ class PollConsumer(_Role):
         if answer.status != 200:
             return None
         self.meter.read(self.conn.sock)
-        self._count("polls")
-        lines = body.split(b"\n") if body else []
-        self.offset += len(lines)
-        for line in lines:
-            self.received(line, {"content-type": "application/json"})
-        return len(lines)
+        return body.split(b"\n") if body else []
 
     def close(self) -> None:
         self.conn.close()
@@ -471,8 +495,8 @@ def _amqp(url: str):
     return pika.BlockingConnection(params)
 
 
-def _port(url: str) -> int:
-    return urlsplit(url).port or 5672
+def _port(url: str, default: int = 5672) -> int:
+    return urlsplit(url).port or default
 
 
 def _properties(headers: dict):
@@ -565,12 +589,13 @@ class BrokerPoller(_Role):
         self._on_grid(tick)
 
     def _get(self) -> bool:
+        started = self.elapsed_s()
         method, properties, body = self.channel.basic_get(
             self.config.queue, auto_ack=True
         )
-        self._count("polls")
+        with self.lock:
+            self.poll_log.append((started, int(method is not None), self.elapsed_s()))
         if method is None:
-            self._count("empty_polls")
             return False
         headers = {"content-type": properties.content_type or "application/json"}
         headers.update(properties.headers or {})
@@ -580,6 +605,112 @@ class BrokerPoller(_Role):
     def close(self) -> None:
         if self.connection.is_open:
             self.connection.close()
+
+
+# -- Redis -------------------------------------------------------------------
+
+
+def _redis(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+
+
+class RedisPublisher(_Role):
+    """Publishes each event once: ``PUBLISH`` on the run's channel for push,
+    ``XADD`` to the run's stream for polling."""
+
+    def __init__(self, config: RoleConfig, delivered=None):
+        super().__init__(config, delivered)
+        self.client = _redis(config.broker_url)
+        self.client.ping()
+        self.broker_port = _port(config.broker_url, 6379)
+
+    def work(self) -> None:
+        kind, sizes, name = (
+            self.config.envelope,
+            self.config.sizes,
+            self.config.exchange,
+        )
+        push = self.config.strategy["kind"] == "broker"
+
+        def publish(event: int, published_ns: int) -> None:
+            body, _ = envelope(kind, event, sizes[event], published_ns)
+            if push:
+                self.client.publish(name, body)
+            else:
+                self.client.xadd(name, {"d": body})
+            self._count("publishes")
+
+        self._publish_all(publish)
+        self.stop.wait(max(0.0, self.config.deadline_s - self.elapsed_s()))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class RedisSubscriber(_Role):
+    """Takes the channel's pushes (Redis pub/sub: no acknowledgement and no
+    flow control, so ``push_concurrency`` has no say), one at a time."""
+
+    def __init__(self, config: RoleConfig, delivered=None):
+        super().__init__(config, delivered)
+        self.client = _redis(config.broker_url)
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(config.exchange)
+        self.pubsub.get_message(timeout=5)  # the subscription's confirmation
+        self.broker_port = _port(config.broker_url, 6379)
+
+    def work(self) -> None:
+        while not self.stop.is_set():
+            message = self.pubsub.get_message(timeout=0.1)
+            if message is not None and message["type"] == "message":
+                self._count("pushes")
+                self.received(message["data"], {"content-type": "application/json"})
+            if self.elapsed_s() >= self.config.duration_s and self.has_everything():
+                break
+
+    def close(self) -> None:
+        self.pubsub.close()
+        self.client.close()
+
+
+class RedisPoller(PollConsumer):
+    """Reads the run's stream from its own last id: ``XREAD COUNT max_batch``
+    is a short poll, with ``BLOCK wait_s`` a long poll; the stream keeps
+    every event, so each consumer reads all of them, as from a feed."""
+
+    def connect(self) -> None:
+        self.client = _redis(self.config.broker_url)
+        self.client.ping()
+        self.broker_port = _port(self.config.broker_url, 6379)
+        self.last_id = "0-0"
+
+    def _fetch(self, most: int) -> list[bytes] | None:
+        import redis
+
+        block = int(self.wait_s * 1000) if self.long else None
+        try:
+            answer = self.client.xread(
+                {self.config.exchange: self.last_id}, count=most, block=block
+            )
+        except redis.RedisError:  # closed by on_stop, or a failure
+            return None
+        if self.stop.is_set():
+            return None  # answered after the run stopped: not counted
+        entries = answer[0][1] if answer else []
+        if entries:
+            self.last_id = entries[-1][0]
+        return [fields[b"d"] for _, fields in entries]
+
+    def on_stop(self) -> None:
+        # a long poll may be held for wait_s: note the bytes, then close
+        with self.lock:
+            self.broker_bytes_at_stop = tcp_bytes_to(self.broker_port)
+        self.client.connection_pool.disconnect()
+
+    def close(self) -> None:
+        self.client.close()
 
 
 ROLES = {
@@ -592,6 +723,9 @@ ROLES = {
         BrokerPublisher,
         BrokerSubscriber,
         BrokerPoller,
+        RedisPublisher,
+        RedisSubscriber,
+        RedisPoller,
     )
 }
 

@@ -91,7 +91,7 @@ def run_live(plan: LivePlan, strategy_name: str) -> LiveRun:
     )
 
     started = time.perf_counter()
-    broker = _Broker(plan, subscribers) if transport == "rabbitmq" else _NoBroker()
+    broker = BROKERS[transport](plan, subscribers)
     with broker:
         group = _Group()
         try:
@@ -102,7 +102,7 @@ def run_live(plan: LivePlan, strategy_name: str) -> LiveRun:
     wall_s = time.perf_counter() - started
 
     metrics = _metrics(strategy, transport, outputs, len(events), subscribers, sim)
-    if transport == "rabbitmq" and outputs["broker_cpu_s"] is None:
+    if transport != "http" and outputs["broker_cpu_s"] is None:
         notes.append("the broker's process is not visible: its CPU is not measured")
     return LiveRun(
         result=RunResult(
@@ -124,6 +124,16 @@ def run_live(plan: LivePlan, strategy_name: str) -> LiveRun:
 def _configs(strategy, transport, base, service, phases, broker) -> list[RoleConfig]:
     """Subscribers' processes first (fan-out needs their ports), publisher last."""
     n = base["subscribers"]
+    if transport == "redis":
+        redis = dict(broker_url=broker.url, exchange=broker.exchange)
+        role = "RedisSubscriber" if strategy.kind == "broker" else "RedisPoller"
+        subs = [
+            RoleConfig(
+                role, index=i, service_s=service[i], phase_s=phases[i], **redis, **base
+            )
+            for i in range(n)
+        ]
+        return [*subs, RoleConfig("RedisPublisher", **redis, **base)]
     if transport == "rabbitmq":
         amqp = dict(broker_url=broker.url, exchange=broker.exchange)
         role = "BrokerPoller" if strategy.kind == "short_poll" else "BrokerSubscriber"
@@ -279,7 +289,10 @@ class _Group:
 
 class _NoBroker:
     url = exchange = ""
-    queues: list[str] = []
+    queues: tuple[str, ...] = ()
+
+    def __init__(self, plan: LivePlan, subscribers: int):
+        pass
 
     def __enter__(self):
         return self
@@ -291,7 +304,7 @@ class _NoBroker:
         return 0.0
 
 
-class _Broker:
+class _RabbitMQ:
     """The run's fan-out exchange and one queue per subscriber on RabbitMQ,
     under names no other run uses; deleted on the way out (and expiring on
     their own a minute after the last use, should this process die)."""
@@ -301,7 +314,7 @@ class _Broker:
         tag = f"pollpush.live.{uuid.uuid4().hex[:12]}"
         self.exchange = tag
         self.queues = [f"{tag}.{i}" for i in range(subscribers)]
-        self.pid = broker_process("rabbit")
+        self.pid = broker_process("beam", "rabbit")
 
     def __enter__(self):
         from sim.live.roles import _amqp
@@ -336,6 +349,56 @@ class _Broker:
             return None
 
 
+class _Redis:
+    """The run's pub/sub channel and stream on Redis, under a name no other
+    run uses; the stream is deleted on the way out (and given a minute to
+    live, should this process die). A channel holds nothing to delete."""
+
+    def __init__(self, plan: LivePlan, subscribers: int):
+        self.url = plan.spec.redis_url
+        self.exchange = f"pollpush.live.{uuid.uuid4().hex[:12]}"
+        self.queues: tuple[str, ...] = ()
+        self.pid = broker_process("redis-server", "redis-server")
+
+    def __enter__(self):
+        from sim.live.roles import _redis
+
+        self.client = _redis(self.url)
+        try:
+            self.client.ping()
+        except Exception as exc:
+            self.client.close()
+            raise LiveError(
+                f"Redis is not reachable at {self.url}: {type(exc).__name__} "
+                f"{exc}; start it, or set live.redis_url"
+            ) from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.client.delete(self.exchange)
+        finally:
+            self.client.close()
+
+    cpu_s = _RabbitMQ.cpu_s
+
+
+BROKERS = {"http": _NoBroker, "rabbitmq": _RabbitMQ, "redis": _Redis}
+
+
+def _polls(logs, duration_s: float) -> tuple[int, int]:
+    """Polls answered, and of them empty, by the ledger's window rule: a
+    poll after the window counts only if it brought events, and one still
+    held when its consumer was stopped does not count."""
+    answered = [
+        n
+        for log, stopped_at in logs
+        for start, n, end in log
+        if end <= stopped_at and (start < duration_s or n > 0)
+    ]
+    return len(answered), sum(1 for n in answered if n == 0)
+
+
 def _metrics(strategy, transport, outputs, n_events, n_subs, sim) -> dict[str, float]:
     """The live run's figures in the columns of a simulated run."""
     subs, pub = outputs["subscribers"], outputs["publisher"]
@@ -349,13 +412,13 @@ def _metrics(strategy, transport, outputs, n_events, n_subs, sim) -> dict[str, f
     link_bytes = dict.fromkeys(LINKS, 0)
     link_requests = dict.fromkeys(LINKS, 0)
     polls = empty = timeouts = errors = 0
-    if transport == "rabbitmq":
+    if transport != "http":
         link_bytes["publisher_broker"] = pub["broker_bytes"]
         link_bytes["broker_subscribers"] = sum(r["broker_bytes"] for r in subs)
         link_requests["publisher_broker"] = pub["counts"].get("publishes", 0)
-        if strategy.kind == "short_poll":
-            polls = sum(r["counts"].get("polls", 0) for r in subs)
-            empty = sum(r["counts"].get("empty_polls", 0) for r in subs)
+        if strategy.kind != "broker":
+            logs = [(r["poll_log"], r["stopped_at_s"]) for r in subs]
+            polls, empty = _polls(logs, sim.duration_s)
             link_requests["broker_subscribers"] = polls
         else:
             link_requests["broker_subscribers"] = sum(
@@ -367,10 +430,9 @@ def _metrics(strategy, transport, outputs, n_events, n_subs, sim) -> dict[str, f
         timeouts = pub["counts"].get("timeouts", 0)
         errors = pub["counts"].get("transport_errors", 0)
     else:
-        # the publisher's log of answered polls, with the ledger's window rule
-        answered = [(at, n) for at, n in pub["polls"] if at < sim.duration_s or n > 0]
-        polls = len(answered)
-        empty = sum(1 for at, n in answered if n == 0)
+        # the publisher's log: the polls it answered, when they arrived
+        logs = [([(at, n, at) for at, n in pub["polls"]], float("inf"))]
+        polls, empty = _polls(logs, sim.duration_s)
         link_bytes["publisher_subscribers"] = sum(r["http_bytes"] for r in subs)
         link_requests["publisher_subscribers"] = polls
 

@@ -152,14 +152,15 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-def broker_process(name: str) -> int | None:
+def broker_process(program: str, name: str) -> int | None:
     """The broker server's process on this machine, found by its command
-    line (``rabbitmq`` runs as ``beam.smp``), if its CPU account is visible."""
+    line (RabbitMQ runs in Erlang's ``beam.smp``), if its CPU account is
+    readable."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmdline = f.read()
-            if name.encode() in cmdline and b"beam" in cmdline.split(b"\0")[0]:
+            if name.encode() in cmdline and program.encode() in cmdline.split(b"\0")[0]:
                 process_cpu_s(int(pid))
                 return int(pid)
         except OSError:

@@ -25,6 +25,22 @@ needs_rabbitmq = pytest.mark.skipif(
     rabbitmq_reason() is not None, reason=str(rabbitmq_reason())
 )
 
+
+def redis_reason() -> str | None:
+    """Why a Redis test cannot run here, or None if it can."""
+    try:
+        import redis
+    except ImportError:
+        return "redis is not installed (pip install -e '.[live]')"
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
+        return None
+    except redis.RedisError as exc:
+        return f"Redis is not reachable on 127.0.0.1:6379 ({exc})"
+
+
+needs_redis = pytest.mark.skipif(redis_reason() is not None, reason=str(redis_reason()))
+
 SCENARIO = """\
 name = "tiny-live"
 
@@ -90,11 +106,25 @@ max_batch = 1
 phase = "aligned"
 envelope = "pubsub"
 
+[[strategies]]
+name = "redis_push"
+kind = "broker"
+push_concurrency = 1
+timeout_s = 2
+envelope = "eventgrid"
+
+[[strategies]]
+name = "redis_long_poll"
+kind = "long_poll"
+wait_s = 1
+envelope = "cloudevents_structured"
+
 [live]
 duration_s = 1.5
 drain_s = 3
 broker_url = "{broker_url}"
 broker_polled = ["rabbitmq_poll"]
+brokers = {{ redis_push = "redis", redis_long_poll = "redis" }}
 {extra}
 """
 

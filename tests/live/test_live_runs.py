@@ -11,7 +11,7 @@ from sim.live import plan_live, run_live
 from sim.live.wire import envelope
 from sim.model.workload import draw_events
 from sim.run import run
-from tests.live.conftest import needs_rabbitmq
+from tests.live.conftest import needs_rabbitmq, needs_redis
 
 SUBSCRIBERS = 2
 
@@ -134,3 +134,32 @@ def assert_broker_names_deleted(names) -> None:
                 channel.queue_declare(name, passive=True)
     finally:
         connection.close()
+
+
+@needs_redis
+def test_redis_push_publishes_once_to_the_channel(write_scenario):
+    plan, done, measured, predicted = live_and_predicted(write_scenario, "redis_push")
+    assert_every_event_delivered_once(plan, measured)
+    events = measured["events_published"]
+    assert measured["requests_publisher_broker"] == events
+    assert measured["requests_broker_subscribers"] == events * SUBSCRIBERS
+    assert measured["bytes_total"] >= bodies_bytes(plan, "redis_push") * 3
+    assert_cleaned_up(done)
+
+
+@needs_redis
+def test_redis_long_poll_reads_the_stream_as_a_feed(write_scenario):
+    import redis
+
+    plan, done, measured, predicted = live_and_predicted(
+        write_scenario, "redis_long_poll"
+    )
+    assert_every_event_delivered_once(plan, measured)
+    answered_with_events = measured["polls"] - measured["empty_polls"]
+    assert measured["deliveries"] / 10 <= answered_with_events <= measured["deliveries"]
+    assert measured["requests_publisher_broker"] == measured["events_published"]
+    # a blocked XREAD is answered as soon as an event is added
+    assert measured["latency_p50_s"] < 0.1
+    assert_cleaned_up(done)
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    assert client.exists(*done.broker_names) == 0

@@ -34,6 +34,8 @@ def test_a_live_run_is_cut_to_the_live_duration_and_says_so(write_scenario):
         "fanout": "http",
         "rabbitmq_push": "rabbitmq",
         "rabbitmq_poll": "rabbitmq",
+        "redis_push": "redis",
+        "redis_long_poll": "redis",
     }
 
 
@@ -197,3 +199,30 @@ def test_the_table_leaves_out_what_both_put_at_zero():
     assert math.isnan(polls["ratio"]) and not polls["met"]
     latency = table[table["metric"] == "latency_p50_s"].iloc[0]
     assert latency["target"] == "within 25% + 0.1 ms"
+
+
+def test_rabbitmq_cannot_be_long_polled_but_redis_can(write_scenario):
+    path = write_scenario()
+    text = (
+        Path(path)
+        .read_text()
+        .replace('redis_long_poll = "redis"', 'redis_long_poll = "rabbitmq"')
+    )
+    Path(path).write_text(text)
+    with pytest.raises(
+        LiveError,
+        match=r"strategies\.redis_long_poll\.kind: RabbitMQ has no blocking get",
+    ):
+        plan_live(path)
+
+
+def test_fanout_goes_through_no_broker(write_scenario):
+    path = write_scenario()
+    text = (
+        Path(path)
+        .read_text()
+        .replace('redis_push = "redis",', 'redis_push = "redis", fanout = "redis",')
+    )
+    Path(path).write_text(text)
+    with pytest.raises(LiveError, match=r"strategies\.fanout\.kind: a fanout strategy"):
+        plan_live(path)
