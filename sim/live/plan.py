@@ -122,7 +122,7 @@ class LivePlan:
         """Real seconds after publishing stops that deliveries may take."""
         waits = [
             getattr(s, "interval_s", 0.0) + getattr(s, "wait_s", 0.0)
-            for s in self.scenario.strategies
+            for s in map(self.scenario.strategy, self.strategies)
         ]
         return max(self.spec.drain_s, 2 * max(waits, default=0.0))
 

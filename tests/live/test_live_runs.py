@@ -163,3 +163,36 @@ def test_redis_long_poll_reads_the_stream_as_a_feed(write_scenario):
     assert_cleaned_up(done)
     client = redis.Redis(host="127.0.0.1", port=6379)
     assert client.exists(*done.broker_names) == 0
+
+
+def test_a_process_that_fails_is_reported_and_every_process_ends(write_scenario):
+    from sim.live import LiveError
+    from sim.live.roles import RoleConfig
+    from sim.live.runner import _Group, _NoBroker
+
+    plan = plan_live(write_scenario(), "fanout")
+    base = dict(
+        strategy=plan.scenario.strategy("fanout").model_dump(mode="json"),
+        envelope="cloudevents_structured",
+        times_s=[0.1],
+        sizes=[500],
+        subscribers=1,
+        duration_s=0.5,
+        deadline_s=2.0,
+    )
+    group = _Group()
+    try:
+        with pytest.raises(LiveError, match="NoSuchRole 0: KeyError"):
+            group.run(
+                [
+                    RoleConfig("WebhookSubscriber", **base),
+                    RoleConfig("NoSuchRole", **base),
+                ],
+                plan,
+                1,
+                _NoBroker(plan, 1),
+            )
+    finally:
+        group.close()
+    assert multiprocessing.active_children() == []
+    assert all(not p.is_alive() for p in group.processes)
