@@ -3,8 +3,8 @@
 A live run replays the events a simulated run of the same scenario would
 publish (same seed, same instants, same payload sizes), with publisher,
 consumers and subscribers as separate operating-system processes talking
-over 127.0.0.1: real HTTP for polling and direct fan-out, a real RabbitMQ
-broker for brokered push and broker polling. Each process measures its own
+over 127.0.0.1: real HTTP for polling and direct fan-out, a real broker
+(RabbitMQ or Redis) for brokered push and broker polling. Each process measures its own
 CPU time from the operating system, each connection's bytes are read from
 the kernel's TCP counters, and reaction latency is taken on one clock
 (``CLOCK_MONOTONIC``, shared by every process of the machine) from the

@@ -18,7 +18,10 @@ Roles and what they stand for in the simulator:
 - :class:`BrokerPublisher` publishes each event once to a RabbitMQ fan-out
   exchange, waiting for the broker's confirm (the model's POST to a broker);
 - :class:`BrokerSubscriber` takes pushes (``basic.consume``) and acknowledges
-  each once handled; :class:`BrokerPoller` polls its queue (``basic.get``).
+  each once handled; :class:`BrokerPoller` polls its queue (``basic.get``);
+- :class:`RedisPublisher`, :class:`RedisSubscriber` and :class:`RedisPoller`
+  do the same through Redis: pub/sub for push, a stream read with ``XREAD``
+  (``BLOCK`` for a long poll) for polling.
 """
 
 from __future__ import annotations
