@@ -317,10 +317,14 @@ def _json_value(value):
 
 def _register_commands() -> None:
     from sim.cli_envelope import envelope
+    from sim.cli_live import calibrate, compare, live
     from sim.cli_validate import validate
 
     cli.add_command(envelope)
     cli.add_command(validate)
+    cli.add_command(live)
+    cli.add_command(calibrate)
+    cli.add_command(compare)
 
 
 _register_commands()

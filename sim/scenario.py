@@ -29,6 +29,7 @@ from pydantic import (
     BaseModel,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -40,6 +41,8 @@ from sim.workload_file import Fitted, Replay
 
 BUNDLED_PACKAGE = "sim.scenarios"
 DEFAULT_SWEEP = "default"
+# how a live run bounds the scenario; read and validated by sim.live.plan
+LIVE_TABLE = "live"
 
 
 # -- distributions -----------------------------------------------------------
@@ -253,12 +256,67 @@ class Costs(Frozen):
     (including reading its response), ``per_request_handled`` to the side
     that serves it. Each body, request or response, costs its sender
     ``per_kib_serialised`` and its receiver ``per_kib_deserialised`` per KiB.
+
+    ``profile`` names a cost profile (a TOML file written by ``python -m sim
+    calibrate``, relative to the scenario's folder) whose ``[costs]`` table
+    gives the four figures; any of them given here as well wins.
     """
 
     cpu_s_per_request_sent: float = Field(ge=0)
     cpu_s_per_request_handled: float = Field(ge=0)
     cpu_s_per_kib_serialised: float = Field(ge=0)
     cpu_s_per_kib_deserialised: float = Field(ge=0)
+    profile: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_profile(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("profile"), str):
+            return data
+        base_dir = (info.context or {}).get("base_dir") or Path.cwd()
+        return {**read_cost_profile(Path(base_dir) / data["profile"]), **data}
+
+
+COST_FIELDS = (
+    "cpu_s_per_request_sent",
+    "cpu_s_per_request_handled",
+    "cpu_s_per_kib_serialised",
+    "cpu_s_per_kib_deserialised",
+)
+
+
+def read_cost_profile(path: Path) -> dict[str, float]:
+    """The four cost figures of a profile's ``[costs]`` table; ValueError
+    naming the file, the key, the value and what was expected."""
+    where = f"profile {str(path)!r}"
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(
+            f"{where}: no such file; expected a cost profile written by "
+            "'python -m sim calibrate --out FILE'"
+        ) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{where}: cannot be read as TOML: {exc}") from None
+    costs = table.get("costs")
+    if not isinstance(costs, dict):
+        raise ValueError(
+            f"{where}: no [costs] table; expected one with {', '.join(COST_FIELDS)}"
+        )
+    figures = {}
+    for key in COST_FIELDS:
+        value = costs.get(key)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not (math.isfinite(value) and value >= 0)
+        ):
+            raise ValueError(
+                f"{where}: costs.{key}: got {value!r}; expected a number of CPU "
+                "seconds >= 0"
+            )
+        figures[key] = float(value)
+    return figures
 
 
 # -- faults ------------------------------------------------------------------
@@ -765,13 +823,15 @@ class Sweep:
 def load_scenario(
     path: str | Path, overrides: Mapping[str, Any] | None = None
 ) -> Scenario:
-    """Read and validate a scenario file (a ``[sweep]`` table is ignored).
+    """Read and validate a scenario file (``[sweep]`` and ``[live]`` tables
+    are ignored).
 
     ``overrides`` maps dotted field paths, as sweep axes name them, to values
     that replace the file's before validation.
     """
     source, raw, base_dir = _read_toml(path)
     _validate(SweepSpec, raw.pop("sweep", {}), source, prefix="sweep")
+    raw.pop(LIVE_TABLE, None)
     _override(raw, overrides or {}, source)
     return _validate(Scenario, raw, source, base_dir=base_dir)
 
@@ -785,6 +845,7 @@ def load_sweep(
     ``overrides`` replace fields of the scenario, as in :func:`load_scenario`.
     """
     source, raw, base_dir = _read_toml(DEFAULT_SWEEP if path is None else path)
+    raw.pop(LIVE_TABLE, None)
     _override(raw, overrides or {}, source)
     problems: list[str] = []
     spec = base = None
