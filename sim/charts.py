@@ -407,6 +407,40 @@ def plot_latency_cdf(
     return ax
 
 
+def mark_crossovers(
+    ax: Axes, crossings: pd.DataFrame, strategies: Sequence[str]
+) -> Axes:
+    """Mark on ``ax`` each crossing of :func:`sim.compare.crossovers` rows
+    ``crossings`` (along the chart's x axis) with a dotted vertical line in
+    the colour of the strategy that is lower above it, labelled at the top."""
+    styles = strategy_styles(strategies)
+    marks = crossings.dropna(subset=["crossover"]).sort_values("crossover")
+    previous, top = None, True
+    for _, row in marks.iterrows():
+        x = row["crossover"]
+        colour = styles.get(row["lower_above"], ("black", ""))[0]
+        ax.axvline(x, color=colour, ls=":", lw=1.2)
+        # labels of crossings close together go to the top and the bottom
+        close = previous is not None and (
+            abs(np.log10(x / previous)) < 0.2 if x > 0 and previous > 0 else False
+        )
+        top = not top if close else True
+        previous = x
+        ax.annotate(
+            f"{row['lower_above']} cheaper \u2192",
+            (x, 1.0 if top else 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -3 if top else 3),
+            textcoords="offset points",
+            ha="left",
+            va="top" if top else "bottom",
+            rotation=90,
+            fontsize=7,
+            color=colour,
+        )
+    return ax
+
+
 def own_axes(axes: Sequence[str], strategy: str) -> list[str]:
     """The swept parameters that belong to ``strategy`` alone."""
     return [a for a in axes if a.startswith(f"strategies.{strategy}.")]

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.charts import DPI, figures, own_axes
+from sim.charts import DPI, figures, mark_crossovers, own_axes
 from sim.compare import all_crossovers
 from sim.metrics import BY_NAME
 from sim.summary import ratio_interval, summarise
@@ -103,6 +103,7 @@ def build_report(runs: pd.DataFrame, info: dict) -> str:
     crossings = all_crossovers(runs, axes, list(CROSSOVER_METRICS))
     found = findings(runs, summary, crossings, axes)
     charts = figures(summary, axes, runs)
+    _mark_polling_crossovers(charts, runs, summary, crossings, axes)
     title = f"pollpush report: {info.get('sweep', '?')}"
     scenario = info.get("scenario") if isinstance(info.get("scenario"), dict) else {}
 
@@ -111,7 +112,12 @@ def build_report(runs: pd.DataFrame, info: dict) -> str:
         f"<h1>{_e(title)}</h1>",
         f'<p class="lead">{_e(scenario.get("description", ""))}</p>',
         f'<p class="meta">{_e(_meta(info, runs))}</p>',
-        '<section class="answer" id="answer"><h2>When does polling pay?</h2><ul>',
+        '<section class="answer" id="answer"><h2>When does polling pay?</h2>',
+        *(
+            f'<p class="verdict">{_e(f.text)}</p>'
+            for f in verdict(runs, summary, crossings, axes)
+        ),
+        "<ul>",
         *(f"<li>{_e(f.text)}</li>" for f in found if f.headline),
         "</ul></section>",
         _charts_section(charts, ["cpu_per_event", "cost_of_waiting"], "key-charts"),
@@ -210,6 +216,90 @@ def findings(
     out += _empty_poll_findings(plain, pollers, axes)
     out += _cheapest_findings(plain)
     return out
+
+
+def verdict(
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    crossings: pd.DataFrame,
+    axes: Sequence[str],
+) -> list[Finding]:
+    """The answer in one sentence, for a sweep of the event rate alone: up
+    to which rate push costs the least CPU per event, from which rate the
+    first polling strategy costs less and at what latency, and from which
+    rates the others do. Empty for other sweeps."""
+    rate = _rate_axis(axes)
+    kinds = runs.groupby("strategy", sort=False)["kind"].first()
+    pollers = [s for s, k in kinds.items() if k in POLLING]
+    pushers = [s for s, k in kinds.items() if k in PUSH]
+    if (
+        rate is None
+        or not pollers
+        or not pushers
+        or _relevant_axes(axes, None) != [rate]
+    ):
+        return []
+    pollers = [p for p in pollers if not own_axes(axes, p)]
+    plain = _plain(summary)
+    reference = _cheapest(plain, pushers)
+    latency = plain.pivot_table(index="strategy", columns="metric", values="mean")
+    cpu = crossings[crossings["metric"] == "cpu_s_per_event"]
+    paying = []
+    for poller in pollers:
+        rows = _along(cpu, rate, poller, reference, [rate, *own_axes(axes, poller)])
+        above = rows.dropna(subset=["crossover"])
+        above = above[above["lower_above"] == poller]
+        if len(above) == 1 and rows["crossover"].notna().sum() == 1:
+            paying.append((float(above["crossover"].iloc[0]), poller))
+    low, high = _num(runs[rate].min()), _num(runs[rate].max())
+    if not paying:
+        return [
+            Finding(
+                f"Not in this sweep: {reference} costs less CPU per event than "
+                f"every polling strategy at every rate from {low} to {high} "
+                "events/s, or the order changes more than once (see below).",
+                headline=True,
+            )
+        ]
+    paying.sort()
+    first_rate, first = paying[0]
+    text = (
+        f"Below {_num(first_rate)} events/s, push ({reference}) costs the least "
+        f"CPU per event. From there on {first} costs less, with a median "
+        f"reaction latency of {_seconds(latency.loc[first, 'latency_p50_s'])} "
+        f"instead of {_seconds(latency.loc[reference, 'latency_p50_s'])}"
+    )
+    if len(paying) > 1:
+        rest = ", ".join(f"{name} from {_num(x)}" for x, name in paying[1:])
+        text += f"; {rest} events/s"
+    return [Finding(text + ".", headline=True)]
+
+
+def _mark_polling_crossovers(charts, runs, summary, crossings, axes) -> None:
+    """Mark, on a one-panel CPU chart along the event rate, where each
+    polling strategy starts to cost less than push."""
+    rate = _rate_axis(axes)
+    fig = charts.get("cpu_per_event")
+    if rate is None or fig is None or len(fig.axes) != 1 or axes[0] != rate:
+        return
+    kinds = runs.groupby("strategy", sort=False)["kind"].first()
+    pushers = [s for s, k in kinds.items() if k in PUSH]
+    if not pushers:
+        return
+    reference = _cheapest(_plain(summary), pushers)
+    cpu = crossings[
+        (crossings["metric"] == "cpu_s_per_event") & (crossings["axis"] == rate)
+    ]
+    rows = pd.concat(
+        [
+            _along(cpu, rate, poller, reference, [rate])
+            for poller, kind in kinds.items()
+            if kind in POLLING
+        ]
+        or [cpu.iloc[:0]]
+    )
+    rows = rows[rows["lower_above"].map(kinds).isin(POLLING)]
+    mark_crossovers(fig.axes[0], rows, list(kinds.index))
 
 
 def _cheapest(plain: pd.DataFrame, names: Sequence[str]) -> str:
@@ -363,11 +453,10 @@ def _phrase(rows: pd.DataFrame, poller: str, unit: str) -> tuple[str, bool]:
 def _latency_price(latency: pd.DataFrame, poller: str, reference: str) -> str:
     if "latency_p50_s" not in latency or poller not in latency.index:
         return ""
-    mine, theirs = latency.loc[poller], latency.loc[reference]
+    mine = latency.loc[poller]
     return (
         f"Its reaction latency: {_seconds(mine['latency_p50_s'])} median, "
-        f"{_seconds(mine['latency_p99_s'])} p99 ({reference}: "
-        f"{_seconds(theirs['latency_p50_s'])}, {_seconds(theirs['latency_p99_s'])})."
+        f"{_seconds(mine['latency_p99_s'])} p99."
     )
 
 
@@ -505,7 +594,8 @@ h2 { font-size: 20px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; }
 .answer { background: #eef5fb; border-left: 6px solid #1b6ca8; padding: 4px 18px;
           margin: 14px 0; }
 .answer h2 { border: none; margin-top: 10px; }
-.answer li { margin: 4px 0; font-size: 16px; }
+.answer li { margin: 4px 0; font-size: 15px; }
+.verdict { font-size: 18px; font-weight: 600; margin: 6px 0 4px; }
 figure { margin: 12px 0 22px; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #444; font-size: 13px; }
@@ -588,7 +678,8 @@ def _glance(summary: pd.DataFrame, axes: Sequence[str]) -> str:
                 cells += '<td class="name">-</td>'
                 continue
             best = part.loc[part["mean"].idxmin()]
-            cells += f'<td class="name">{_e(best["strategy"])} ({_e(fmt(best["mean"]))})</td>'
+            value = f"{best['strategy']} ({fmt(best['mean'])})"
+            cells += f'<td class="name">{_e(value)}</td>'
         rows.append(f"<tr>{cells}</tr>")
     return (
         '<section id="glance"><h2>Best at each point</h2><table>'
@@ -759,7 +850,8 @@ def describe_scenario(scenario: dict, info: dict) -> list[str]:
         (
             f"Each run simulates {_num(sim.get('duration_s', math.nan))} s after a "
             f"{_num(sim.get('warmup_s', math.nan))} s warm-up; "
-            f"{sim.get('replications', '?')} replications from seed {sim.get('seed', '?')}"
+            f"{sim.get('replications', '?')} replications from seed "
+            f"{sim.get('seed', '?')}"
         ),
     ]
     for s in scenario.get("strategies", []):

@@ -132,6 +132,21 @@ def test_the_answer_comes_first_with_crossovers_from_the_results(results):
             )
 
 
+def test_the_verdict_names_the_first_poller_to_pay_and_its_rate(results):
+    crossovers = pd.read_csv(results / "crossovers.csv")
+    cpu = crossovers[
+        (crossovers["metric"] == "cpu_s_per_event")
+        & (crossovers["versus"] == "fanout")
+        & (crossovers["lower_above"] == crossovers["strategy"])
+    ].sort_values("crossover")
+    first = cpu.iloc[0]
+    verdict = _text(_section((results / REPORT_FILE).read_text(), "answer"))
+    assert (
+        f"Below {_num(first['crossover'])} events/s, push (fanout) costs the least "
+        f"CPU per event. From there on {first['strategy']} costs less"
+    ) in verdict
+
+
 def test_the_cpu_ratio_where_events_are_rarest_is_the_pooled_ratio(results):
     runs, _ = read_results(results)
     rare = runs[runs["workload.arrivals.rate_per_s"] == 0.02]
