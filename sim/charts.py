@@ -543,12 +543,13 @@ def middle_point(runs: pd.DataFrame, axes: Sequence[str]) -> dict:
 
 
 def describe_point(values: dict) -> str:
-    return ", ".join(
-        f"{k.rsplit('.', 1)[-1] if k.startswith('workload.') else k} = {v:g}"
-        if isinstance(v, (int, float)) and not isinstance(v, bool)
-        else f"{k} = {v}"
-        for k, v in values.items()
-    )
+    """Swept values as a short label: workload fields by their last name."""
+    parts = []
+    for path, value in values.items():
+        name = path.rsplit(".", 1)[-1] if path.startswith("workload.") else path
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        parts.append(f"{name} = {value:g}" if number else f"{name} = {value}")
+    return ", ".join(parts)
 
 
 def _at(frame: pd.DataFrame, values: dict) -> pd.DataFrame:

@@ -506,8 +506,9 @@ def _ratio_finding(runs, poller, reference, at: dict) -> tuple[Finding, float] |
         )
     per_event = mine.loc[both, "cpu_s_total"].sum() / events
     where = _where(at)
+    where = f"{where[:1].upper()}{where[1:]}, " if where else ""
     text = (
-        f"{where[0].upper()}{where[1:]}, {poller} spends {_num(r['mean'])} times "
+        f"{where}{poller} spends {_num(r['mean'])} times "
         f"{reference}'s CPU per event{interval}: {_seconds(per_event)} per event."
     )
     return Finding(text), max(r["mean"], 1 / r["mean"]) if r["mean"] > 0 else 0.0

@@ -346,3 +346,54 @@ def test_no_request_leaves_the_machine(screenshot):
         if n == "TCP_CONNECT" and e.get("params", {}).get("address")
     ]
     assert not connected
+
+
+RATE = "workload.arrivals.rate_per_s"
+
+
+def _in_process(strategies, rates=None):
+    """Runs and a manifest for a sweep of the test scenario over the event
+    ``rates`` (or of its one point), built in this process."""
+    from sim.run import run
+    from sim.scenario import Scenario
+    from tests.conftest import build
+
+    rows = []
+    for point, rate in enumerate(rates or [None]):
+        changes = {"workload__arrivals": {"kind": "poisson", "rate_per_s": rate}}
+        s = Scenario.model_validate(build(**(changes if rate else {})))
+        for name in strategies:
+            for rep in range(s.simulation.replications):
+                swept = {RATE: rate} if rate else {}
+                rows.append({"point": point, **swept, **run(s, name, rep).row()})
+    info = {
+        "sweep": "in-process",
+        "axes": {RATE: rates} if rates else {},
+        "scenario": s.model_dump(mode="json"),
+    }
+    return pd.DataFrame(rows), info
+
+
+def test_a_sweep_of_one_point_reports_the_ratios_at_that_point():
+    runs, info = _in_process(["poll", "fanout", "broker"])
+    page = build_report(runs, info)
+    answer = _text(_section(page, "answer"))
+    poll = runs[runs["strategy"] == "poll"]["cpu_s_total"].sum()
+    fanout = runs[runs["strategy"] == "fanout"]["cpu_s_total"].sum()
+    assert f"poll spends {_num(poll / fanout)} times fanout's CPU per event" in answer
+    assert 'id="chart-latency_cdf"' in page
+
+
+def test_a_sweep_without_polling_says_so():
+    runs, info = _in_process(["fanout", "broker"], [0.2, 1.0])
+    answer = _text(_section(build_report(runs, info), "answer"))
+    assert "does not compare polling with push (strategies: fanout, broker)" in answer
+
+
+def test_runs_without_latency_quantiles_still_make_a_report(results):
+    from sim.metrics import LATENCY_QUANTILES
+
+    runs, info = read_results(results)
+    page = build_report(runs.drop(columns=LATENCY_QUANTILES), info)
+    assert 'id="chart-latency_cdf"' not in page
+    assert "recorded without latency quantiles" in page
