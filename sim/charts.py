@@ -172,15 +172,7 @@ def plot_metric(
 
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
-        ax.text(
-            0.5,
-            0.5,
-            f"no strategy here has {BY_NAME[metric].label}",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color="grey",
-        )
+        _empty(ax, f"no strategy here has {BY_NAME[metric].label}")
     if companion is not None and handles:
         handles.append(Line2D([], [], color="black", ls="--", lw=1))
         labels.append(f"{short} (dashed)")
@@ -233,15 +225,7 @@ def plot_latency_bands(
     )
     needed = ["latency_mean_s", "latency_p50_s", "latency_p90_s", "latency_p99_s"]
     if not set(needed) <= set(means.columns) or means[needed].isna().all().all():
-        ax.text(
-            0.5,
-            0.5,
-            "no reaction latency here",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color="grey",
-        )
+        _empty(ax, "no reaction latency here")
         return ax
 
     drawn = []
@@ -374,15 +358,7 @@ def plot_latency_cdf(
         colour, _ = styles[name]
         ax.plot(line["latency_s"], line["fraction"], color=colour, lw=1.8, label=name)
     if cdf.empty:
-        ax.text(
-            0.5,
-            0.5,
-            "no reaction latency here",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color="grey",
-        )
+        _empty(ax, "no reaction latency here")
         return ax
     for level in (0.5, 0.99):
         ax.axhline(level, color="grey", lw=0.8, ls="--")
@@ -509,15 +485,7 @@ def plot_cost_of_waiting(
         xs_all.extend(xs)
         ys_all.extend(ys)
     if not xs_all:
-        ax.text(
-            0.5,
-            0.5,
-            f"no {BY_NAME[metric].label} here",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color="grey",
-        )
+        _empty(ax, f"no {BY_NAME[metric].label} here")
         return ax
     _log_if_wide(ax, pd.Series(xs_all), "x", DECADE)
     _log_if_wide(ax, pd.Series(ys_all), "y", DECADE)
@@ -556,6 +524,13 @@ def _at(frame: pd.DataFrame, values: dict) -> pd.DataFrame:
     for name, value in values.items():
         frame = frame[frame[name] == value]
     return frame
+
+
+def _empty(ax: Axes, text: str) -> None:
+    """Say on an empty chart what is missing."""
+    ax.text(
+        0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="grey"
+    )
 
 
 def _plain(summary: pd.DataFrame) -> pd.DataFrame:

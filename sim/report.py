@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sim.charts import DPI, figures, mark_crossovers, own_axes
-from sim.compare import all_crossovers
+from sim.compare import CROSSOVER_COLUMNS, all_crossovers
 from sim.metrics import BY_NAME
 from sim.summary import ratio_interval, summarise
 from sim.sweep import read_results, write_atomic
@@ -704,7 +704,7 @@ def _crossover_section(crossings: pd.DataFrame) -> str:
     if found.empty:
         parts.append("<p>No pair of strategies crosses.</p></section>")
         return "\n".join(parts)
-    others = [c for c in crossings.columns if c not in ("axis", *_CROSS_COLUMNS)]
+    others = [c for c in crossings.columns if c not in ("axis", *CROSSOVER_COLUMNS)]
     head = [
         "along",
         *[_axis_name(o) for o in others],
@@ -738,21 +738,6 @@ def _crossover_section(crossings: pd.DataFrame) -> str:
         + "</table></section>"
     )
     return "\n".join(parts)
-
-
-_CROSS_COLUMNS = (
-    "metric",
-    "strategy",
-    "versus",
-    "crossover",
-    "bracket_low",
-    "bracket_high",
-    "lower_below",
-    "lower_above",
-    "confident",
-    "x_scale",
-    "y_scale",
-)
 
 
 def _summary_section(summary: pd.DataFrame, axes: Sequence[str]) -> str:
