@@ -212,7 +212,7 @@ def findings(
             top = max(ratios, key=lambda r: r[1])
             out.append(Finding(top[0].text, headline=True))
             out += [r[0] for r in ratios if r is not top]
-    out += _latency_findings(latency, [*pollers, *pushers])
+    out += _latency_findings(plain, latency, [*pollers, *pushers], axes)
     out += _empty_poll_findings(plain, pollers, axes)
     out += _cheapest_findings(plain)
     return out
@@ -239,7 +239,8 @@ def verdict(
         or _relevant_axes(axes, None) != [rate]
     ):
         return []
-    pollers = [p for p in pollers if not own_axes(axes, p)]
+    if any(own_axes(axes, p) for p in pollers):
+        return []  # the interval decides: see the headline findings
     plain = _plain(summary)
     reference = _cheapest(plain, pushers)
     latency = plain.pivot_table(index="strategy", columns="metric", values="mean")
@@ -533,13 +534,38 @@ def _point_findings(runs, pollers, reference, axes) -> list[Finding]:
     return out
 
 
-def _latency_findings(latency: pd.DataFrame, names: Sequence[str]) -> list[Finding]:
+def _latency_findings(
+    plain: pd.DataFrame,
+    latency: pd.DataFrame,
+    names: Sequence[str],
+    axes: Sequence[str],
+) -> list[Finding]:
+    """Each strategy's reaction latency, averaged over the sweep; for one
+    with swept fields of its own, the range of its mean latency over them."""
     out = []
     for name in names:
         if name not in latency.index or "latency_p50_s" not in latency:
             continue
         row = latency.loc[name]
         if math.isnan(row["latency_p50_s"]):
+            continue
+        mine = own_axes(axes, name)
+        if mine:
+            means = plain[
+                (plain["strategy"] == name) & (plain["metric"] == "latency_mean_s")
+            ].dropna(subset=["mean"])
+            low, high = (
+                means.loc[means["mean"].idxmin()],
+                means.loc[means["mean"].idxmax()],
+            )
+            out.append(
+                Finding(
+                    f"{name}'s mean reaction latency runs from "
+                    f"{_seconds(low['mean'])} ({_where({a: low[a] for a in mine})}) "
+                    f"to {_seconds(high['mean'])} "
+                    f"({_where({a: high[a] for a in mine})})."
+                )
+            )
             continue
         out.append(
             Finding(
@@ -601,7 +627,9 @@ figure { margin: 12px 0 22px; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #444; font-size: 13px; }
 table { border-collapse: collapse; font-size: 12.5px; margin: 8px 0 16px; }
-th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: right; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: right;
+         white-space: nowrap; }
+.wide { overflow-x: auto; }
 th { background: #f4f4f4; }
 td.name, th.name { text-align: left; }
 pre { background: #f7f7f7; padding: 10px; overflow-x: auto; font-size: 12px; }
@@ -683,8 +711,8 @@ def _glance(summary: pd.DataFrame, axes: Sequence[str]) -> str:
             cells += f'<td class="name">{_e(value)}</td>'
         rows.append(f"<tr>{cells}</tr>")
     return (
-        '<section id="glance"><h2>Best at each point</h2><table>'
-        f"<tr>{header}</tr>{''.join(rows)}</table></section>"
+        '<section id="glance"><h2>Best at each point</h2><div class="wide"><table>'
+        f"<tr>{header}</tr>{''.join(rows)}</table></div></section>"
     )
 
 
@@ -731,11 +759,11 @@ def _crossover_section(crossings: pd.DataFrame) -> str:
             "<tr>" + "".join(f'<td class="name">{_e(c)}</td>' for c in cells) + "</tr>"
         )
     parts.append(
-        "<table><tr>"
+        '<div class="wide"><table><tr>'
         + "".join(f'<th class="name">{_e(h)}</th>' for h in head)
         + "</tr>"
         + "".join(rows)
-        + "</table></section>"
+        + "</table></div></section>"
     )
     return "\n".join(parts)
 
@@ -766,8 +794,9 @@ def _summary_section(summary: pd.DataFrame, axes: Sequence[str]) -> str:
         "<p>Means over replications with Student-t 95% intervals in brackets; "
         "CPU, bytes and requests per event, the mean latency and the empty-poll "
         "fraction are pooled as total over total (summary.csv has every metric "
-        f"and the paired differences).</p><table><tr>{head}</tr>{''.join(rows)}"
-        "</table></section>"
+        f'and the paired differences).</p><div class="wide"><table><tr>{head}</tr>'
+        f"{''.join(rows)}"
+        "</table></div></section>"
     )
 
 
@@ -882,9 +911,11 @@ def _distribution(d: dict) -> str:
 def _manifest_section(info: dict) -> str:
     shown = {k: v for k, v in info.items() if k != "scenario"}
     return (
-        '<section id="manifest"><h2>Manifest</h2><p>What was run, with which '
-        "software and seeds (the scenario is above).</p>"
-        f"<pre>{_e(json.dumps(shown, indent=2, default=str))}</pre></section>"
+        '<section id="manifest"><h2>Manifest</h2><details><summary>What was '
+        "run, with which software and seeds, when, and the files written "
+        "(manifest.json; the scenario is above)</summary>"
+        f"<pre>{_e(json.dumps(shown, indent=2, default=str))}</pre></details>"
+        "</section>"
     )
 
 
