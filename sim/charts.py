@@ -439,7 +439,8 @@ def plot_cost_of_waiting(
 
     Read it as a menu: a curve's points further right wait longer for less
     cost; a strategy's point below and left of another's is cheaper and
-    faster at once.
+    faster at once. A dotted level through each single point shows where a
+    curve becomes cheaper than that strategy.
     """
     if ax is None:
         ax = new_figure().add_subplot()
@@ -469,6 +470,9 @@ def plot_cost_of_waiting(
             label=name,
             ls="-" if mine else "none",
         )
+        if not mine:
+            # a level to read the curves of swept strategies against
+            ax.axhline(ys[0], color=colour, ls=":", lw=0.8, alpha=0.7)
         if mine:
             leaf = mine[0].rsplit(".", 1)[-1]
             unit = " s" if leaf.endswith("_s") else ""
