@@ -33,7 +33,8 @@ def cli() -> None:
     \b
     Start with the bundled sweep:
         python -m sim sweep
-    then look at results/<sweep name>/charts/*.png and summary.csv.
+    then open results/<sweep name>/report.html, or look at its charts/*.png
+    and summary.csv.
     Scenario keys: README "Scenarios"; metric names: python -m sim metrics.
     """
 

@@ -31,6 +31,7 @@ import pandas as pd
 
 from sim.charts import DPI, figures, mark_crossovers, own_axes
 from sim.compare import CROSSOVER_COLUMNS, all_crossovers
+from sim.errors import ResultsError
 from sim.metrics import BY_NAME
 from sim.summary import ratio_interval, summarise
 from sim.sweep import read_results, write_atomic
@@ -92,7 +93,13 @@ def write_report(folder: Path) -> Path:
     runs, info = read_results(folder)
     page = build_report(runs, info)
     path = folder / REPORT_FILE
-    write_atomic(path, lambda p: p.write_text(page, encoding="utf-8"))
+    try:
+        write_atomic(path, lambda p: p.write_text(page, encoding="utf-8"))
+    except OSError as exc:
+        raise ResultsError(
+            f"{path}: cannot write the report ({exc.strerror}); expected a "
+            "results folder this user may write to"
+        ) from None
     return path
 
 

@@ -397,3 +397,18 @@ def test_runs_without_latency_quantiles_still_make_a_report(results):
     page = build_report(runs.drop(columns=LATENCY_QUANTILES), info)
     assert 'id="chart-latency_cdf"' not in page
     assert "recorded without latency quantiles" in page
+
+
+def test_a_report_that_cannot_be_written_is_one_clear_error(results, tmp_path, python):
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    for name in ("runs.parquet", "manifest.json"):
+        (folder / name).write_bytes((results / name).read_bytes())
+    (folder / REPORT_FILE).mkdir()  # a folder where the page should go
+    done = subprocess.run(
+        [python, "-m", "sim", "report", str(folder)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert f"{folder / REPORT_FILE}: cannot write the report" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not list(folder.glob(".*.tmp"))
