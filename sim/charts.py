@@ -1,8 +1,20 @@
-"""Comparison charts drawn from a tidy summary (see :mod:`sim.summary`).
+"""Comparison charts drawn from a tidy summary (see :mod:`sim.summary`) or
+from a sweep's runs.
 
 Plotting functions take a DataFrame and an optional Axes and return the
-Axes; :func:`figures` builds the standard set. Nothing here writes files or
-runs simulations.
+Axes; :func:`figures` builds the standard set that the ``charts`` command
+saves, the report embeds and the notebooks show. They share one look: each
+strategy keeps its colour and marker (:func:`strategy_styles`, by the order
+strategies appear in the sweep) on every chart, axes span decades on log
+scales, legends sit outside the plot on the right. Nothing here writes
+files or runs simulations.
+
+Latency is drawn as percentile bands (median line, p50 to p90 shaded
+darker, p90 to p99 lighter) rather than means alone; :func:`latency_cdf`
+pools each strategy's runs into one distribution at a sweep point; the
+cost of waiting (:func:`plot_cost_of_waiting`) puts CPU or bytes per event
+against reaction latency, one curve per strategy as its own swept interval
+varies.
 """
 
 from __future__ import annotations
@@ -16,12 +28,13 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-from sim.metrics import BY_NAME
+from sim.metrics import BY_NAME, LATENCY_QUANTILE_LEVELS, LATENCY_QUANTILES
 
-# chart file stem -> (main metric, companion metric drawn dashed, or None)
+# chart file stem -> (main metric, companion metric drawn dashed, or None);
+# latency has its own chart (:func:`plot_latency_bands`)
 CHARTS: dict[str, tuple[str, str | None]] = {
-    "latency": ("latency_mean_s", "latency_p99_s"),
     "cpu_per_event": ("cpu_s_per_event", None),
     "bytes_per_event": ("bytes_per_event", None),
     "requests_per_event": ("requests_per_event", None),
@@ -42,6 +55,48 @@ _COLOURS = (
 )
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 _UNITS = {"_per_s": "1/s", "_bytes": "B", "_s": "s"}
+# one panel's size in inches, and the resolution charts are saved at
+PANEL_SIZE = (8.0, 4.5)
+DPI = 110
+# percentile bands of the latency charts: (low, high, opacity)
+BANDS = (
+    ("latency_p50_s", "latency_p90_s", 0.35),
+    ("latency_p90_s", "latency_p99_s", 0.15),
+)
+# swept fields that set how long a strategy may wait before it learns of an
+# event, for the cost-of-waiting chart
+WAIT_FIELDS = ("interval_s", "wait_s", "dispatch_delay_s", "max_interval_s")
+
+
+def strategy_styles(order: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Colour and marker of each strategy, by its place in ``order`` (the
+    order strategies appear in the sweep), the same on every chart."""
+    return {
+        name: (_COLOURS[i % len(_COLOURS)], _MARKERS[i % len(_MARKERS)])
+        for i, name in enumerate(order)
+    }
+
+
+def new_figure(panels: tuple[int, int] = (1, 1)) -> Figure:
+    """An empty figure sized for ``panels`` (rows, columns) of the standard
+    panel size, laid out so that outside legends fit."""
+    rows, columns = panels
+    width, height = PANEL_SIZE
+    return Figure(figsize=(width * columns, height * rows), layout="constrained")
+
+
+def _legend(ax: Axes, handles: list | None = None, labels: list | None = None) -> None:
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(
+            handles,
+            labels,
+            fontsize=8,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1),
+        )
 
 
 def axis_label(path: str) -> str:
@@ -76,9 +131,10 @@ def plot_metric(
     point) strategies are bars with error bars.
     """
     if ax is None:
-        ax = Figure(figsize=(8, 4.5), layout="constrained").add_subplot()
+        ax = new_figure().add_subplot()
     order = list(strategies or dict.fromkeys(summary["strategy"]))
-    plain = summary[summary["versus"].isna()] if "versus" in summary else summary
+    styles = strategy_styles(order)
+    plain = _plain(summary)
     rows = plain[plain["metric"] == metric]
 
     if x is None:
@@ -86,11 +142,11 @@ def plot_metric(
 
     bounded = metric in BOUNDED
     short = BY_NAME[companion].label.split(", ")[-1] if companion else ""
-    for i, name in enumerate(order):
+    for name in order:
         line = rows[rows["strategy"] == name].sort_values(x)
         if line["mean"].notna().sum() == 0:
             continue
-        colour, marker = _COLOURS[i % len(_COLOURS)], _MARKERS[i % len(_MARKERS)]
+        colour, marker = styles[name]
         xs = _categorical(line[x])
         ax.plot(xs, line["mean"], color=colour, marker=marker, ms=4, label=name)
         low, high = line["ci95_low"], line["ci95_high"]
@@ -116,15 +172,7 @@ def plot_metric(
 
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
-        ax.text(
-            0.5,
-            0.5,
-            f"no strategy here has {BY_NAME[metric].label}",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color="grey",
-        )
+        _empty(ax, f"no strategy here has {BY_NAME[metric].label}")
     if companion is not None and handles:
         handles.append(Line2D([], [], color="black", ls="--", lw=1))
         labels.append(f"{short} (dashed)")
@@ -148,16 +196,350 @@ def plot_metric(
     if companion is not None:
         title += f" (solid) and {short} (dashed)"
     ax.set_title(title, fontsize=10)
-    if handles:
-        ax.legend(
-            handles,
-            labels,
+    _legend(ax, handles, labels)
+    return ax
+
+
+def plot_latency_bands(
+    summary: pd.DataFrame,
+    x: str | None,
+    ax: Axes | None = None,
+    *,
+    strategies: Sequence[str] | None = None,
+) -> Axes:
+    """Reaction latency against swept parameter ``x`` as percentile bands:
+    for each strategy the median (solid), p50 to p90 shaded darker, p90 to
+    p99 lighter, and the mean dotted. Each percentile is the mean over
+    replications of the runs' own percentiles. With ``x`` None the bands
+    are drawn as one bar per strategy, median to p99."""
+    if ax is None:
+        ax = new_figure().add_subplot()
+    order = list(strategies or dict.fromkeys(summary["strategy"]))
+    styles = strategy_styles(order)
+    plain = _plain(summary)
+    means = plain.pivot_table(
+        index=["strategy", *([x] if x else [])],
+        columns="metric",
+        values="mean",
+        dropna=False,
+    )
+    needed = ["latency_mean_s", "latency_p50_s", "latency_p90_s", "latency_p99_s"]
+    if not set(needed) <= set(means.columns) or means[needed].isna().all().all():
+        _empty(ax, "no reaction latency here")
+        return ax
+
+    drawn = []
+    for k, name in enumerate(order):
+        if name not in means.index.get_level_values(0):
+            continue
+        line = means.loc[name]
+        if x is None:
+            line = line.to_frame().T
+        line = line.dropna(subset=["latency_p50_s"])
+        if line.empty:
+            continue
+        colour, marker = styles[name]
+        xs = _categorical(pd.Series(line.index)) if x else np.array([k])
+        if x is None:
+            ax.vlines(
+                xs,
+                line["latency_p50_s"],
+                line["latency_p99_s"],
+                color=colour,
+                alpha=0.35,
+                lw=14,
+            )
+            ax.plot(
+                xs,
+                line["latency_p50_s"],
+                color=colour,
+                marker=marker,
+                ls="none",
+                label=name,
+            )
+        else:
+            ax.plot(
+                xs, line["latency_p50_s"], color=colour, marker=marker, ms=4, label=name
+            )
+            for low, high, alpha in BANDS:
+                ax.fill_between(
+                    xs, line[low], line[high], color=colour, alpha=alpha, lw=0
+                )
+            ax.plot(xs, line["latency_mean_s"], color=colour, ls=":", lw=1)
+        drawn.append(line)
+
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [
+        Patch(color="black", alpha=BANDS[0][2], lw=0),
+        Patch(color="black", alpha=BANDS[1][2], lw=0),
+        Line2D([], [], color="black", ls=":", lw=1),
+    ]
+    labels += ["p50 to p90", "p90 to p99", "mean (dotted)"]
+    if x is None:
+        ax.set_xticks(range(len(order)), order, rotation=20)
+        handles, labels = handles[:-3], labels[:-3]
+    else:
+        ax.set_xlabel(axis_label(x))
+        if not _is_categorical(plain[x]):
+            _log_if_wide(ax, plain[x], "x")
+    if drawn:
+        values = pd.concat([d[needed].stack() for d in drawn])
+        _log_if_wide(ax, values, "y")
+    ax.set_ylabel("reaction latency (s)")
+    ax.set_title("reaction latency: median, p50 to p90, p90 to p99", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    _legend(ax, handles, labels)
+    return ax
+
+
+def latency_cdf(runs: pd.DataFrame, points: int = 200) -> pd.DataFrame:
+    """Each strategy's reaction-latency CDF, pooled over its runs in
+    ``runs`` (typically the runs of one sweep point).
+
+    Each run keeps its latency at :data:`LATENCY_QUANTILE_LEVELS`; between
+    them its CDF is interpolated linearly. The pooled CDF at latency x is
+    the runs' CDFs at x weighted by their latency samples (deliveries plus
+    censored pairs), as if every sample had been kept. Returns
+    ``strategy``, ``latency_s`` (``points`` values, log-spaced when the
+    latencies span a decade), ``fraction``.
+    """
+    levels = np.asarray(LATENCY_QUANTILE_LEVELS)
+    frames = []
+    for name, group in runs.groupby("strategy", sort=False):
+        quantiles = [np.asarray(q, dtype=float) for q in group[LATENCY_QUANTILES]]
+        weights = (group["deliveries"] + group["latency_censored"]).to_numpy(float)
+        kept = [(q, w) for q, w in zip(quantiles, weights) if q.size and w > 0]
+        if not kept:
+            continue
+        low = min(q[0] for q, _ in kept)
+        high = max(q[-1] for q, _ in kept)
+        if low > 0 and high >= 10 * low:
+            grid = np.geomspace(low, high, points)
+        else:
+            grid = np.linspace(low, high, points)
+        total = sum(w for _, w in kept)
+        fraction = sum(w * _run_cdf(q, levels, grid) for q, w in kept) / total
+        frames.append(
+            pd.DataFrame({"strategy": name, "latency_s": grid, "fraction": fraction})
+        )
+    if not frames:
+        return pd.DataFrame(columns=["strategy", "latency_s", "fraction"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _run_cdf(quantiles: np.ndarray, levels: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    # a run whose samples are all equal has a step CDF at that value
+    if quantiles[-1] == quantiles[0]:
+        return (grid >= quantiles[0]).astype(float)
+    # np.interp needs increasing x: of repeated quantiles keep the highest level
+    last = np.r_[quantiles[1:] != quantiles[:-1], True]
+    return np.interp(grid, quantiles[last], levels[last], left=0.0, right=1.0)
+
+
+def plot_latency_cdf(
+    runs: pd.DataFrame,
+    ax: Axes | None = None,
+    *,
+    strategies: Sequence[str] | None = None,
+    where: str = "",
+) -> Axes:
+    """The reaction-latency CDF of each strategy over ``runs`` (the runs of
+    one sweep point; ``where`` names it in the title), with the median and
+    p99 marked."""
+    if ax is None:
+        ax = new_figure().add_subplot()
+    order = list(strategies or dict.fromkeys(runs["strategy"]))
+    styles = strategy_styles(order)
+    cdf = latency_cdf(runs)
+    for name in order:
+        line = cdf[cdf["strategy"] == name]
+        if line.empty:
+            continue
+        colour, _ = styles[name]
+        ax.plot(line["latency_s"], line["fraction"], color=colour, lw=1.8, label=name)
+    if cdf.empty:
+        _empty(ax, "no reaction latency here")
+        return ax
+    for level in (0.5, 0.99):
+        ax.axhline(level, color="grey", lw=0.8, ls="--")
+        ax.text(
+            0.01,
+            level,
+            f"p{level * 100:g}",
+            transform=ax.get_yaxis_transform(),
+            ha="left",
+            va="bottom",
             fontsize=8,
-            frameon=False,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1),
+            color="grey",
+        )
+    _log_if_wide(ax, cdf["latency_s"], "x")
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("reaction latency (s)")
+    ax.set_ylabel("fraction of deliveries")
+    title = "reaction latency, CDF"
+    ax.set_title(f"{title}\n{where}" if where else title, fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    _legend(ax)
+    return ax
+
+
+def mark_crossovers(
+    ax: Axes, crossings: pd.DataFrame, strategies: Sequence[str]
+) -> Axes:
+    """Mark on ``ax`` each crossing of :func:`sim.compare.crossovers` rows
+    ``crossings`` (along the chart's x axis) with a dotted vertical line in
+    the colour of the strategy that is lower above it, labelled at the top."""
+    styles = strategy_styles(strategies)
+    marks = crossings.dropna(subset=["crossover"]).sort_values("crossover")
+    previous, top = None, True
+    for _, row in marks.iterrows():
+        x = row["crossover"]
+        colour = styles.get(row["lower_above"], ("black", ""))[0]
+        ax.axvline(x, color=colour, ls=":", lw=1.2)
+        # labels of crossings close together go to the top and the bottom
+        close = previous is not None and (
+            abs(np.log10(x / previous)) < 0.2 if x > 0 and previous > 0 else False
+        )
+        top = not top if close else True
+        previous = x
+        ax.annotate(
+            f"{row['lower_above']} cheaper \u2192",
+            (x, 1.0 if top else 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -3 if top else 3),
+            textcoords="offset points",
+            ha="left",
+            va="top" if top else "bottom",
+            rotation=90,
+            fontsize=7,
+            color=colour,
         )
     return ax
+
+
+def own_axes(axes: Sequence[str], strategy: str) -> list[str]:
+    """The swept parameters that belong to ``strategy`` alone."""
+    return [a for a in axes if a.startswith(f"strategies.{strategy}.")]
+
+
+def plot_cost_of_waiting(
+    summary: pd.DataFrame,
+    axes: Sequence[str],
+    metric: str = "cpu_s_per_event",
+    ax: Axes | None = None,
+    *,
+    latency: str = "latency_mean_s",
+    strategies: Sequence[str] | None = None,
+) -> Axes:
+    """What waiting buys: ``metric`` (a cost per event) against reaction
+    ``latency``, one curve per strategy through the values of its own swept
+    fields (a polling interval, say), each labelled; a strategy with no
+    swept field of its own is one point. ``summary`` is one combination of
+    the other swept parameters (the event rate, say).
+
+    Read it as a menu: a curve's points further right wait longer for less
+    cost; a strategy's point below and left of another's is cheaper and
+    faster at once. A dotted level through each single point shows where a
+    curve becomes cheaper than that strategy.
+    """
+    if ax is None:
+        ax = new_figure().add_subplot()
+    order = list(strategies or dict.fromkeys(summary["strategy"]))
+    styles = strategy_styles(order)
+    plain = _plain(summary)
+    xs_all, ys_all = [], []
+    for name in order:
+        mine = own_axes(axes, name)
+        rows = plain[plain["strategy"] == name]
+        table = rows.pivot_table(
+            index=mine or ["strategy"], columns="metric", values="mean", dropna=False
+        )
+        if metric not in table or latency not in table:
+            continue
+        table = table[[latency, metric]].dropna()
+        if table.empty:
+            continue
+        colour, marker = styles[name]
+        xs, ys = table[latency].to_numpy(), table[metric].to_numpy()
+        ax.plot(
+            xs,
+            ys,
+            color=colour,
+            marker=marker,
+            ms=5,
+            label=name,
+            ls="-" if mine else "none",
+        )
+        if not mine:
+            # a level to read the curves of swept strategies against
+            ax.axhline(ys[0], color=colour, ls=":", lw=0.8, alpha=0.7)
+        if mine:
+            leaf = mine[0].rsplit(".", 1)[-1]
+            unit = " s" if leaf.endswith("_s") else ""
+            for value, px, py in zip(table.index, xs, ys):
+                value = value[0] if isinstance(value, tuple) else value
+                ax.annotate(
+                    f"{value:g}{unit}",
+                    (px, py),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=7,
+                    color=colour,
+                )
+        xs_all.extend(xs)
+        ys_all.extend(ys)
+    if not xs_all:
+        _empty(ax, f"no {BY_NAME[metric].label} here")
+        return ax
+    _log_if_wide(ax, pd.Series(xs_all), "x", DECADE)
+    _log_if_wide(ax, pd.Series(ys_all), "y", DECADE)
+    ax.set_xlabel(metric_label(latency))
+    ax.set_ylabel(metric_label(metric))
+    ax.set_title(
+        f"cost of waiting: {BY_NAME[metric].label} against latency", fontsize=10
+    )
+    ax.grid(True, which="major", alpha=0.3)
+    _legend(ax)
+    return ax
+
+
+def middle_point(runs: pd.DataFrame, axes: Sequence[str]) -> dict:
+    """The swept values of a representative point: the middle value of each
+    swept parameter (the lower of two middles)."""
+    chosen = {}
+    for a in axes:
+        values = sorted(runs[a].dropna().unique())
+        if values:
+            chosen[a] = values[(len(values) - 1) // 2]
+    return chosen
+
+
+def describe_point(values: dict) -> str:
+    """Swept values as a short label: workload fields by their last name."""
+    parts = []
+    for path, value in values.items():
+        name = path.rsplit(".", 1)[-1] if path.startswith("workload.") else path
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        parts.append(f"{name} = {value:g}" if number else f"{name} = {value}")
+    return ", ".join(parts)
+
+
+def _at(frame: pd.DataFrame, values: dict) -> pd.DataFrame:
+    for name, value in values.items():
+        frame = frame[frame[name] == value]
+    return frame
+
+
+def _empty(ax: Axes, text: str) -> None:
+    """Say on an empty chart what is missing."""
+    ax.text(
+        0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="grey"
+    )
+
+
+def _plain(summary: pd.DataFrame) -> pd.DataFrame:
+    """The per-strategy rows of a summary, without paired differences."""
+    return summary[summary["versus"].isna()] if "versus" in summary else summary
 
 
 # fractions, whose intervals are clipped to [0, 1]
@@ -202,44 +584,123 @@ def _bars(rows: pd.DataFrame, metric: str, order: list[str], ax: Axes) -> Axes:
     return ax
 
 
-def _log_if_wide(ax: Axes, values: pd.Series, which: str) -> None:
-    """Use a log scale when the values are all positive and span two decades."""
+def _log_if_wide(ax: Axes, values: pd.Series, which: str, span: float = 100) -> None:
+    """Use a log scale when the values are all positive and their largest is
+    at least ``span`` times their smallest (two decades by default)."""
     v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
-    if v.size and np.all(v > 0) and v.max() / v.min() >= 100:
+    if v.size and np.all(v > 0) and v.max() / v.min() >= span:
         (ax.set_xscale if which == "x" else ax.set_yscale)("log")
 
 
-def figures(summary: pd.DataFrame, axes: Sequence[str]) -> dict[str, Figure]:
+def figures(
+    summary: pd.DataFrame,
+    axes: Sequence[str],
+    runs: pd.DataFrame | None = None,
+    *,
+    at: dict | None = None,
+) -> dict[str, Figure]:
     """The standard charts of a sweep, keyed by file stem.
 
     The first swept parameter is the x axis; a panel is drawn for every
-    combination of the values of the others.
+    combination of the values of the others. The cost-of-waiting chart has
+    a column for each combination of the parameters that belong to no
+    single strategy (at most :data:`MAX_COLUMNS`, spread over the range),
+    CPU above and bytes below. With ``runs`` the reaction-latency CDF is
+    drawn at the sweep point ``at`` (default: :func:`middle_point`).
     """
+    axes = list(axes)
     x = axes[0] if axes else None
-    others = list(axes[1:])
-    panels = (
-        list(itertools.product(*(sorted(summary[a].dropna().unique()) for a in others)))
-        if others
-        else [()]
-    )
+    others = axes[1:]
+    panels = _panels(summary, others)
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
     order = list(dict.fromkeys(summary["strategy"]))
+    plain = _plain(summary)
 
-    charts = {}
-    plain = summary[summary["versus"].isna()] if "versus" in summary else summary
-    for stem, (metric, companion) in CHARTS.items():
-        if plain.loc[plain["metric"] == metric, "mean"].notna().sum() == 0:
-            continue  # e.g. the empty-poll fraction of a sweep with no pollers
-        fig = Figure(figsize=(8 * columns, 4.5 * rows), layout="constrained")
+    def paneled(draw) -> Figure:
+        fig = new_figure((rows, columns))
         for k, values in enumerate(panels):
             ax = fig.add_subplot(rows, columns, k + 1)
-            part = summary
-            for name, value in zip(others, values):
-                part = part[part[name] == value]
-            plot_metric(part, metric, x, ax, companion=companion, strategies=order)
+            draw(_at(summary, dict(zip(others, values))), ax)
             if others:
                 where = ", ".join(f"{n} = {v}" for n, v in zip(others, values))
                 ax.set_title(f"{ax.get_title()}\n{where}", fontsize=9)
-        charts[stem] = fig
+        return fig
+
+    charts = {}
+    if plain.loc[plain["metric"] == "latency_p50_s", "mean"].notna().any():
+        charts["latency"] = paneled(
+            lambda part, ax: plot_latency_bands(part, x, ax, strategies=order)
+        )
+    for stem, (metric, companion) in CHARTS.items():
+        if plain.loc[plain["metric"] == metric, "mean"].notna().sum() == 0:
+            continue  # e.g. the empty-poll fraction of a sweep with no pollers
+        charts[stem] = paneled(
+            lambda part, ax, m=metric, c=companion: plot_metric(
+                part, m, x, ax, companion=c, strategies=order
+            )
+        )
+
+    if runs is not None and LATENCY_QUANTILES in runs:
+        point = middle_point(runs, axes) if at is None else at
+        fig = new_figure()
+        plot_latency_cdf(
+            _at(runs, point),
+            fig.add_subplot(),
+            strategies=order,
+            where=describe_point(point),
+        )
+        charts["latency_cdf"] = fig
+
+    shared = [a for a in axes if not a.startswith("strategies.")]
+    costs = [
+        m
+        for m in ("cpu_s_per_event", "bytes_per_event")
+        if plain.loc[plain["metric"] == m, "mean"].notna().any()
+    ]
+    if costs and plain.loc[plain["metric"] == "latency_mean_s", "mean"].notna().any():
+        combos = _spread(_panels(summary, shared), MAX_COLUMNS)
+        width, height = COST_PANEL_SIZE
+        fig = Figure(
+            figsize=(width * len(combos) + 1.5, height * len(costs)),
+            layout="constrained",
+        )
+        for r, metric in enumerate(costs):
+            for c, values in enumerate(combos):
+                ax = fig.add_subplot(len(costs), len(combos), r * len(combos) + c + 1)
+                point = dict(zip(shared, values))
+                plot_cost_of_waiting(
+                    _at(summary, point), axes, metric, ax, strategies=order
+                )
+                if point:
+                    ax.set_title(
+                        f"{ax.get_title()}\n{describe_point(point)}", fontsize=9
+                    )
+                if c < len(combos) - 1 and ax.get_legend():
+                    ax.get_legend().remove()
+        charts["cost_of_waiting"] = fig
     return charts
+
+
+# most columns of the cost-of-waiting chart, and the size of each panel:
+# cost against latency reads best near square
+MAX_COLUMNS = 4
+COST_PANEL_SIZE = (5.5, 4.2)
+# a cost-of-waiting axis spanning a decade is drawn on a log scale
+DECADE = 10
+
+
+def _panels(summary: pd.DataFrame, others: Sequence[str]) -> list[tuple]:
+    if not others:
+        return [()]
+    return list(
+        itertools.product(*(sorted(summary[a].dropna().unique()) for a in others))
+    )
+
+
+def _spread(items: list, most: int) -> list:
+    """At most ``most`` of ``items``, first and last included, evenly spread."""
+    if len(items) <= most:
+        return items
+    picks = np.linspace(0, len(items) - 1, most).round().astype(int)
+    return [items[i] for i in dict.fromkeys(picks)]

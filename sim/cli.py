@@ -33,7 +33,8 @@ def cli() -> None:
     \b
     Start with the bundled sweep:
         python -m sim sweep
-    then look at results/<sweep name>/charts/*.png and summary.csv.
+    then open results/<sweep name>/report.html, or look at its charts/*.png
+    and summary.csv.
     Scenario keys: README "Scenarios"; metric names: python -m sim metrics.
     """
 
@@ -128,7 +129,8 @@ def sweep_command(
 ) -> None:
     """Run every point x strategy x replication of SWEEP (a TOML file or a
     bundled name; default: the bundled default sweep) and write runs.parquet,
-    summary.csv, crossovers.csv, charts/*.png and manifest.json.
+    summary.csv, crossovers.csv, charts/*.png, manifest.json, then
+    report.html (see the report command).
 
     A sweep file is a scenario plus a [sweep] table whose 'axes' map dotted
     parameter paths to lists of values; the sweep runs their full grid:
@@ -146,6 +148,7 @@ def sweep_command(
     """
     from tqdm import tqdm
 
+    from sim.report import write_report
     from sim.scenario import load_sweep
     from sim.sweep import RUNS_STORE, RunStore, plan, run_sweep, write_results
 
@@ -219,6 +222,8 @@ def sweep_command(
     )
     for name in info["files"]:
         click.echo(f"  {folder / name}")
+    # the report reads the folder just written, manifest included
+    click.echo(f"  {write_report(folder)}")
 
 
 @cli.command("charts")
@@ -245,7 +250,7 @@ def metrics_command() -> None:
 
 
 def _write_charts(folder: Path, runs, axes: list[str]) -> list[str]:
-    from sim.charts import figures
+    from sim.charts import DPI, figures
     from sim.summary import summarise
     from sim.sweep import write_atomic
 
@@ -257,10 +262,10 @@ def _write_charts(folder: Path, runs, axes: list[str]) -> list[str]:
             f"{charts}: cannot hold the charts ({exc.strerror}); expected a folder"
         ) from None
     names = []
-    for stem, fig in figures(summarise(runs, axes), axes).items():
+    for stem, fig in figures(summarise(runs, axes), axes, runs).items():
         name = f"charts/{stem}.png"
         write_atomic(
-            folder / name, lambda p, f=fig: f.savefig(p, format="png", dpi=110)
+            folder / name, lambda p, f=fig: f.savefig(p, format="png", dpi=DPI)
         )
         names.append(name)
     return names
@@ -318,6 +323,7 @@ def _json_value(value):
 def _register_commands() -> None:
     from sim.cli_envelope import envelope
     from sim.cli_live import calibrate, compare, live
+    from sim.cli_report import report
     from sim.cli_validate import validate
 
     cli.add_command(envelope)
@@ -325,6 +331,7 @@ def _register_commands() -> None:
     cli.add_command(live)
     cli.add_command(calibrate)
     cli.add_command(compare)
+    cli.add_command(report)
 
 
 _register_commands()

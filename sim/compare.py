@@ -28,10 +28,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.metrics import METRIC_NAMES
+from sim.metrics import LATENCY_QUANTILES, METRIC_NAMES
 from sim.summary import CONFIDENCE
 
 IDENTITY = ("point", "strategy", "kind", "replication", "seed")
+# per-run columns that are neither swept parameters nor scalar metrics
+SAMPLES = (LATENCY_QUANTILES,)
 # values whose largest is at least this many times their smallest "span
 # decades" and are interpolated on a log scale
 DECADES = 10.0
@@ -48,7 +50,11 @@ class Comparison:
 
 def sweep_axes(runs: pd.DataFrame) -> list[str]:
     """The swept-parameter columns of ``runs``: neither identity nor metric."""
-    return [c for c in runs.columns if c not in IDENTITY and c not in METRIC_NAMES]
+    return [
+        c
+        for c in runs.columns
+        if c not in IDENTITY and c not in METRIC_NAMES and c not in SAMPLES
+    ]
 
 
 def paired_differences(

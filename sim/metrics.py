@@ -5,6 +5,11 @@ fractions bare). Per-event figures divide the window's totals by the events
 published in the window; they are NaN when no event was published.
 Percentiles are exact: computed from every reaction-latency sample of the
 window with linear interpolation between order statistics.
+
+Beside the row, :func:`latency_quantiles` keeps the shape of a run's whole
+reaction-latency distribution in a fixed number of quantiles
+(:data:`LATENCY_QUANTILE_LEVELS`), from which a CDF is drawn without keeping
+every sample.
 """
 
 from __future__ import annotations
@@ -215,18 +220,23 @@ LATENCY_METRICS = (
 )
 BY_NAME = {m.name: m for m in METRICS}
 
+# the runs-frame column holding each run's latency quantiles, a list
+LATENCY_QUANTILES = "latency_quantiles_s"
+# probabilities at which a run's reaction-latency distribution is kept: every
+# percentile, then finer steps into the tail
+LATENCY_QUANTILE_LEVELS: tuple[float, ...] = (
+    *(i / 100 for i in range(100)),
+    0.995,
+    0.999,
+    1.0,
+)
+
 
 def metrics_row(outcome: Outcome) -> dict[str, float]:
     """The metrics of one run, in the order of :data:`METRICS`."""
     events = outcome.events_published
     c = outcome.counts
-    latency = outcome.latency_s
-    if outcome.wanted is not None:
-        latency = latency[outcome.wanted]
-    delivered = latency[~np.isnan(latency)]
-    # events still on their way count with the wait they have had so far,
-    # which makes every latency figure a lower bound when there are any
-    samples = np.concatenate([delivered, outcome.censored_s])
+    latency, delivered, samples = _latency_samples(outcome)
     cpu_total = sum(outcome.cpu_s.values())
     bytes_total = sum(outcome.bytes.values())
 
@@ -272,6 +282,28 @@ def metrics_row(outcome: Outcome) -> dict[str, float]:
         "subscriber_down_s": outcome.down_s,
     }
     return {name: row[name] for name in METRIC_NAMES}
+
+
+def latency_quantiles(outcome: Outcome) -> tuple[float, ...]:
+    """The reaction latency of one run at each of
+    :data:`LATENCY_QUANTILE_LEVELS` (the same samples as the row's
+    percentiles, interpolated the same way); empty when the run has none."""
+    samples = _latency_samples(outcome)[2]
+    if not samples.size:
+        return ()
+    return tuple(map(float, np.quantile(samples, LATENCY_QUANTILE_LEVELS)))
+
+
+def _latency_samples(outcome: Outcome) -> tuple[np.ndarray, ...]:
+    """Wanted pairs' latencies (NaN: undelivered), the delivered ones, and
+    every sample the latency figures use."""
+    latency = outcome.latency_s
+    if outcome.wanted is not None:
+        latency = latency[outcome.wanted]
+    delivered = latency[~np.isnan(latency)]
+    # events still on their way count with the wait they have had so far,
+    # which makes every latency figure a lower bound when there are any
+    return latency, delivered, np.concatenate([delivered, outcome.censored_s])
 
 
 def _round_trips(samples: np.ndarray | None) -> dict[str, float]:

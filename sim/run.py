@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sim.metrics import metrics_row
+from sim.metrics import LATENCY_QUANTILES, latency_quantiles, metrics_row
 from sim.model import simulate
 from sim.prices import monthly_cost
 from sim.scenario import Scenario
@@ -17,7 +17,9 @@ from sim.scenario import Scenario
 
 @dataclass(frozen=True)
 class RunResult:
-    """The metrics of one run, and how long the simulator took for it."""
+    """The metrics of one run, its reaction latency at each of
+    :data:`sim.metrics.LATENCY_QUANTILE_LEVELS` (empty when it has no
+    sample), and how long the simulator took for it."""
 
     scenario: str
     strategy: str
@@ -25,17 +27,20 @@ class RunResult:
     replication: int
     seed: int
     metrics: dict[str, float]
+    latency_quantiles_s: tuple[float, ...]
     wall_s: float
 
     def row(self) -> dict[str, object]:
-        """Identity columns then metrics; wall time is left out, since it
-        differs from one execution to the next."""
+        """Identity columns, metrics, then the latency quantiles as one
+        list; wall time is left out, since it differs from one execution to
+        the next."""
         return {
             "strategy": self.strategy,
             "kind": self.kind,
             "replication": self.replication,
             "seed": self.seed,
             **self.metrics,
+            LATENCY_QUANTILES: list(self.latency_quantiles_s),
         }
 
 
@@ -59,5 +64,6 @@ def run(scenario: Scenario, strategy: str, replication: int = 0) -> RunResult:
         replication=replication,
         seed=scenario.simulation.seed,
         metrics=metrics,
+        latency_quantiles_s=latency_quantiles(outcome),
         wall_s=time.perf_counter() - started,
     )

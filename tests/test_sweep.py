@@ -127,8 +127,11 @@ def test_sweep_writes_runs_summary_manifest_and_charts(sweep_file, tmp_path, pyt
             "bytes_per_event.png",
             "requests_per_event.png",
             "empty_poll_fraction.png",
+            "latency_cdf.png",
+            "cost_of_waiting.png",
         ]
     )
+    assert (out / "report.html").is_file()
     assert all((out / "charts" / c).read_bytes()[:4] == b"\x89PNG" for c in charts)
     assert not list(out.glob(".*.tmp")) and not list(out.glob("charts/.*.tmp"))
 
@@ -163,7 +166,7 @@ def test_charts_command_redraws_from_a_results_folder(sweep_file, tmp_path, pyth
         [python, "-m", "sim", "charts", str(out)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert len(list((out / "charts").glob("*.png"))) == 5
+    assert len(list((out / "charts").glob("*.png"))) == 7
 
 
 def test_charts_of_a_folder_without_results_is_a_clear_error(tmp_path, python):

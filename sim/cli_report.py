@@ -1,0 +1,34 @@
+"""The ``report`` command: one self-contained HTML page of a results folder.
+
+Registered on the main command group by :mod:`sim.cli`; like it, this module
+prints. The page itself is built by :mod:`sim.report`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sim.errors import ResultsError
+
+
+@click.command("report")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+def report(folder: Path) -> None:
+    """Write DIR/report.html from the results folder DIR: when polling pays,
+    in sentences computed from the runs, the charts, the best strategy at
+    each point, the crossovers, the summary with 95% intervals, the
+    scenario and the manifest.
+
+    The page embeds everything it shows (images, style; no scripts, fonts
+    or links), so it opens offline. A sweep writes it as its last step.
+    """
+    from sim.report import write_report
+
+    if not folder.is_dir():
+        raise ResultsError(
+            f"{folder}: no such folder; expected a results folder written by "
+            "python -m sim sweep"
+        )
+    click.echo(f"  {write_report(folder)}")

@@ -1,0 +1,1054 @@
+"""One self-contained HTML page per results folder: ``report.html``.
+
+The page answers the sweep's question first, in sentences computed from the
+runs (:func:`findings`): where polling starts to cost less CPU per event
+than push, how many times push's CPU it spends where events are rare, and
+the reaction latency it costs. Then come the charts of :mod:`sim.charts`,
+which strategy is cheapest and fastest at each point, the crossovers
+between strategies for each metric, the summary table with 95% confidence
+intervals, the scenario (read as prose, and as TOML) and the manifest.
+
+Everything the page shows is inside it: charts are PNG images embedded as
+base64 data, the style sheet is inline, and there are no scripts, fonts or
+links to anything outside the file, so it opens the same offline, attached
+to a mail or from a file share. Everything is computed from ``runs.parquet``
+and ``manifest.json``; the report never runs a simulation.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.charts import DPI, figures, mark_crossovers, own_axes
+from sim.compare import CROSSOVER_COLUMNS, all_crossovers
+from sim.errors import ResultsError
+from sim.metrics import BY_NAME
+from sim.summary import ratio_interval, summarise
+from sim.sweep import read_results, write_atomic
+
+REPORT_FILE = "report.html"
+
+POLLING = ("short_poll", "long_poll")
+PUSH = ("fanout", "broker")
+
+# the charts shown, in order, with what each one is for
+CHART_CAPTIONS = {
+    "cpu_per_event": "Modelled CPU of all roles per event published, with 95% "
+    "intervals. Where a polling line falls below a push line, polling costs "
+    "less.",
+    "cost_of_waiting": "What waiting buys: CPU (top) and bytes (bottom) per "
+    "event against mean reaction latency. A strategy with a swept interval is "
+    "a curve through its intervals, the others are points.",
+    "latency": "Reaction latency, publish until a subscriber's worker starts: "
+    "median (line), p50 to p90 (dark band), p90 to p99 (light band), mean "
+    "(dotted).",
+    "latency_cdf": "The whole reaction-latency distribution at one sweep "
+    "point, every replication pooled.",
+    "bytes_per_event": "Bytes on every link, both directions, per event.",
+    "requests_per_event": "HTTP requests of every kind per event.",
+    "empty_poll_fraction": "The share of polls answered with no event.",
+}
+
+# summary-table columns: the metrics people decide on
+TABLE_METRICS = (
+    "cpu_s_per_event",
+    "bytes_per_event",
+    "requests_per_event",
+    "latency_p50_s",
+    "latency_p99_s",
+    "latency_mean_s",
+    "empty_poll_fraction",
+)
+CROSSOVER_METRICS = (
+    "cpu_s_per_event",
+    "bytes_per_event",
+    "requests_per_event",
+    "latency_mean_s",
+    "latency_p99_s",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One plain-language statement, and whether it belongs at the top."""
+
+    text: str
+    headline: bool = False
+
+
+def write_report(folder: Path) -> Path:
+    """Read the results folder ``folder`` and write its ``report.html``
+    through a temporary file, so a reader never sees half a page."""
+    folder = Path(folder)
+    runs, info = read_results(folder)
+    page = build_report(runs, info)
+    path = folder / REPORT_FILE
+    try:
+        write_atomic(path, lambda p: p.write_text(page, encoding="utf-8"))
+    except OSError as exc:
+        raise ResultsError(
+            f"{path}: cannot write the report ({exc.strerror}); expected a "
+            "results folder this user may write to"
+        ) from None
+    return path
+
+
+def build_report(runs: pd.DataFrame, info: dict) -> str:
+    """The report of a sweep's ``runs`` and manifest ``info``, as HTML."""
+    axes = list(info["axes"])
+    summary = summarise(runs, axes)
+    crossings = all_crossovers(runs, axes, list(CROSSOVER_METRICS))
+    found = findings(runs, summary, crossings, axes)
+    charts = figures(summary, axes, runs)
+    _mark_polling_crossovers(charts, runs, summary, crossings, axes)
+    title = f"pollpush report: {info.get('sweep', '?')}"
+    scenario = info.get("scenario") if isinstance(info.get("scenario"), dict) else {}
+
+    parts = [
+        _head(title),
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="lead">{_e(scenario.get("description", ""))}</p>',
+        f'<p class="meta">{_e(_meta(info, runs))}</p>',
+        '<section class="answer" id="answer"><h2>When does polling pay?</h2>',
+        *(
+            f'<p class="verdict">{_e(f.text)}</p>'
+            for f in verdict(runs, summary, crossings, axes)
+        ),
+        "<ul>",
+        *(f"<li>{_e(f.text)}</li>" for f in found if f.headline),
+        "</ul></section>",
+        _charts_section(charts, ["cpu_per_event", "cost_of_waiting"], "key-charts"),
+        '<section id="findings"><h2>Findings</h2><ul>',
+        *(f"<li>{_e(f.text)}</li>" for f in found if not f.headline),
+        "</ul></section>",
+        _charts_section(
+            charts,
+            [
+                k
+                for k in CHART_CAPTIONS
+                if k not in ("cpu_per_event", "cost_of_waiting")
+            ],
+            "more-charts",
+            "More charts",
+        ),
+        _glance(summary, axes),
+        _crossover_section(crossings),
+        _summary_section(summary, axes),
+        _scenario_section(scenario, info),
+        _manifest_section(info),
+        (
+            "<footer>Written by <code>python -m sim report DIR</code> from the "
+            "folder's runs.parquet and manifest.json; every figure above is "
+            "computed from them.</footer>"
+        ),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+# -- findings ------------------------------------------------------------------
+
+
+def findings(
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    crossings: pd.DataFrame,
+    axes: Sequence[str],
+) -> list[Finding]:
+    """Plain-language statements computed from a sweep.
+
+    The headline ones say, for each polling strategy against the push
+    strategy with the least CPU per event (the reference), from which event
+    rate on it costs less CPU per event (its crossover along a swept event
+    rate), and at what reaction latency; or, along a poller's own swept
+    interval, from which interval on. The others give the CPU ratio where
+    events are rarest and most frequent with a 95% interval, each
+    strategy's latency, the empty polls, and which strategy is cheapest how
+    often.
+    """
+    kinds = runs.groupby("strategy", sort=False)["kind"].first()
+    pollers = [s for s, k in kinds.items() if k in POLLING]
+    pushers = [s for s, k in kinds.items() if k in PUSH]
+    plain = _plain(summary)
+    if not pollers or not pushers:
+        return [
+            Finding(
+                "This sweep does not compare polling with push (strategies: "
+                f"{', '.join(kinds.index)}); the tables below compare them.",
+                headline=True,
+            ),
+            *_cheapest_findings(plain),
+        ]
+
+    reference = _cheapest(plain, pushers)
+    latency = plain.pivot_table(index="strategy", columns="metric", values="mean")
+    rate = _rate_axis(axes)
+    cpu = crossings[crossings["metric"] == "cpu_s_per_event"]
+    out: list[Finding] = []
+    for poller in pollers:
+        relevant = _relevant_axes(axes, poller)
+        if rate is not None:
+            out.append(_rate_headline(cpu, poller, reference, rate, relevant, latency))
+        for axis in own_axes(axes, poller):
+            out.append(
+                _interval_headline(cpu, plain, poller, reference, axis, relevant)
+            )
+    if not out:
+        out += _point_findings(runs, pollers, reference, axes)
+    if rate is not None and _relevant_axes(axes, None) == [rate]:
+        # the ratio where events are rarest and most frequent; the strongest
+        # contrast goes to the top
+        ratios = [
+            _ratio_finding(runs, poller, reference, {rate: value})
+            for value in (runs[rate].min(), runs[rate].max())
+            for poller in pollers
+            if not own_axes(axes, poller)
+        ]
+        ratios = [r for r in ratios if r is not None]
+        if ratios:
+            top = max(ratios, key=lambda r: r[1])
+            out.append(Finding(top[0].text, headline=True))
+            out += [r[0] for r in ratios if r is not top]
+    out += _latency_findings(plain, latency, [*pollers, *pushers], axes)
+    out += _empty_poll_findings(plain, pollers, axes)
+    out += _cheapest_findings(plain)
+    return out
+
+
+def verdict(
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    crossings: pd.DataFrame,
+    axes: Sequence[str],
+) -> list[Finding]:
+    """The answer in one sentence, for a sweep of the event rate alone: up
+    to which rate push costs the least CPU per event, from which rate the
+    first polling strategy costs less and at what latency, and from which
+    rates the others do. Empty for other sweeps."""
+    rate = _rate_axis(axes)
+    kinds = runs.groupby("strategy", sort=False)["kind"].first()
+    pollers = [s for s, k in kinds.items() if k in POLLING]
+    pushers = [s for s, k in kinds.items() if k in PUSH]
+    if (
+        rate is None
+        or not pollers
+        or not pushers
+        or _relevant_axes(axes, None) != [rate]
+    ):
+        return []
+    if any(own_axes(axes, p) for p in pollers):
+        return []  # the interval decides: see the headline findings
+    plain = _plain(summary)
+    reference = _cheapest(plain, pushers)
+    latency = plain.pivot_table(index="strategy", columns="metric", values="mean")
+    cpu = crossings[crossings["metric"] == "cpu_s_per_event"]
+    paying = []
+    for poller in pollers:
+        rows = _along(cpu, rate, poller, reference, [rate, *own_axes(axes, poller)])
+        above = rows.dropna(subset=["crossover"])
+        above = above[above["lower_above"] == poller]
+        if len(above) == 1 and rows["crossover"].notna().sum() == 1:
+            paying.append((float(above["crossover"].iloc[0]), poller))
+    low, high = _num(runs[rate].min()), _num(runs[rate].max())
+    if not paying:
+        return [
+            Finding(
+                f"Not in this sweep: {reference} costs less CPU per event than "
+                f"every polling strategy at every rate from {low} to {high} "
+                "events/s, or the order changes more than once (see below).",
+                headline=True,
+            )
+        ]
+    paying.sort()
+    first_rate, first = paying[0]
+    text = (
+        f"Below {_num(first_rate)} events/s, push ({reference}) costs the least "
+        f"CPU per event. From there on {first} costs less, with a median "
+        f"reaction latency of {_seconds(latency.loc[first, 'latency_p50_s'])} "
+        f"instead of {_seconds(latency.loc[reference, 'latency_p50_s'])}"
+    )
+    if len(paying) > 1:
+        rest = ", ".join(f"{name} from {_num(x)}" for x, name in paying[1:])
+        text += f"; {rest} events/s"
+    return [Finding(text + ".", headline=True)]
+
+
+def _mark_polling_crossovers(charts, runs, summary, crossings, axes) -> None:
+    """Mark, on a one-panel CPU chart along the event rate, where each
+    polling strategy starts to cost less than push."""
+    rate = _rate_axis(axes)
+    fig = charts.get("cpu_per_event")
+    if rate is None or fig is None or len(fig.axes) != 1 or axes[0] != rate:
+        return
+    kinds = runs.groupby("strategy", sort=False)["kind"].first()
+    pushers = [s for s, k in kinds.items() if k in PUSH]
+    if not pushers:
+        return
+    reference = _cheapest(_plain(summary), pushers)
+    cpu = crossings[
+        (crossings["metric"] == "cpu_s_per_event") & (crossings["axis"] == rate)
+    ]
+    rows = pd.concat(
+        [
+            _along(cpu, rate, poller, reference, [rate])
+            for poller, kind in kinds.items()
+            if kind in POLLING
+        ]
+        or [cpu.iloc[:0]]
+    )
+    rows = rows[rows["lower_above"].map(kinds).isin(POLLING)]
+    mark_crossovers(fig.axes[0], rows, list(kinds.index))
+
+
+def _cheapest(plain: pd.DataFrame, names: Sequence[str]) -> str:
+    """Of ``names``, the strategy with the lowest CPU per event over the
+    sweep (the mean over points of its pooled estimates)."""
+    cpu = plain[plain["metric"] == "cpu_s_per_event"].groupby("strategy")["mean"].mean()
+    return min(names, key=lambda n: cpu.get(n, math.inf))
+
+
+def _rate_axis(axes: Sequence[str]) -> str | None:
+    return next(
+        (a for a in axes if a.startswith("workload.") and a.endswith("rate_per_s")),
+        None,
+    )
+
+
+def _relevant_axes(axes: Sequence[str], strategy: str | None) -> list[str]:
+    """The swept parameters a strategy's results depend on: all but the
+    fields of other strategies."""
+    return [
+        a
+        for a in axes
+        if not a.startswith("strategies.") or a.startswith(f"strategies.{strategy}.")
+    ]
+
+
+def _rate_headline(cpu, poller, reference, rate, relevant, latency) -> Finding:
+    """From which event rate on ``poller`` costs less CPU per event than
+    ``reference`` (at each value of its own swept fields, if any), and the
+    reaction latency it pays for that."""
+    rows = _along(cpu, rate, poller, reference, relevant)
+    others = [a for a in relevant if a != rate]
+    phrases = [
+        (where, _phrase(group, poller, "events/s"))
+        for where, group in _groups(rows, others)
+    ]
+    if not others:
+        text, shaky = phrases[0][1] if phrases else ("cannot be compared", False)
+        return Finding(
+            f"{poller} pays {text}: there it costs less CPU per event than "
+            f"{reference}{_NOISE if shaky else ''}. "
+            f"{_latency_price(latency, poller, reference)}",
+            headline=True,
+        )
+    listed = "; ".join(f"{where}: {text}" for where, (text, _) in phrases)
+    noise = _NOISE if any(shaky for _, (_, shaky) in phrases) else ""
+    return Finding(
+        f"{poller} costs less CPU per event than {reference} when {listed}{noise}.",
+        headline=True,
+    )
+
+
+def _interval_headline(cpu, plain, poller, reference, axis, relevant) -> Finding:
+    """From which value of its own swept field (its interval, say) on
+    ``poller`` costs less CPU per event than ``reference``, and the mean
+    reaction latency there."""
+    rows = _along(cpu, axis, poller, reference, relevant)
+    others = [a for a in relevant if a != axis]
+    leaf = axis.rsplit(".", 1)[-1]
+    unit = "s" if leaf.endswith("_s") else ""
+    phrases = []
+    for where, group in _groups(rows, others):
+        text, shaky = _phrase(group, poller, unit)
+        waited = _latency_at(plain, poller, axis, group)
+        if waited:
+            text += f" (mean reaction latency {waited} there)"
+        phrases.append((where, (text, shaky)))
+    listed = "; ".join(
+        f"{where}, with {leaf} {text}" if where else f"with {leaf} {text}"
+        for where, (text, _) in phrases
+    )
+    noise = _NOISE if any(shaky for _, (_, shaky) in phrases) else ""
+    return Finding(
+        f"{poller} costs less CPU per event than {reference} {listed}{noise}.",
+        headline=True,
+    )
+
+
+def _latency_at(plain, poller, axis, crossings) -> str:
+    """The poller's mean reaction latency at its single crossing along
+    ``axis``, interpolated (log-log) between the neighbouring grid points."""
+    crossed = crossings.dropna(subset=["crossover"])
+    if len(crossed) != 1:
+        return ""
+    row = crossed.iloc[0]
+    fixed = {
+        c: row[c]
+        for c in crossings.columns
+        if c in plain and c != axis and c.startswith(("workload.", "strategies."))
+    }
+    line = _at_point(
+        plain[(plain["strategy"] == poller) & (plain["metric"] == "latency_mean_s")],
+        fixed,
+    ).sort_values(axis)
+    xs, ys = line[axis].to_numpy(float), line["mean"].to_numpy(float)
+    if len(xs) < 2 or (xs <= 0).any() or (ys <= 0).any():
+        return ""
+    at = 10 ** np.interp(np.log10(row["crossover"]), np.log10(xs), np.log10(ys))
+    return _seconds(at)
+
+
+_NOISE = " (within noise next to some crossings)"
+
+
+def _along(cpu, axis, poller, reference, relevant) -> pd.DataFrame:
+    """The crossings of ``poller`` and ``reference`` along ``axis``, at the
+    first value of every swept field neither of them depends on (their
+    results do not change with it)."""
+    rows = cpu[
+        (cpu["axis"] == axis)
+        & (
+            ((cpu["strategy"] == poller) & (cpu["versus"] == reference))
+            | ((cpu["strategy"] == reference) & (cpu["versus"] == poller))
+        )
+    ]
+    for other in rows.columns:
+        if other.startswith("strategies.") and other not in relevant and other != axis:
+            rows = rows[rows[other] == rows[other].min()]
+    return rows
+
+
+def _groups(rows: pd.DataFrame, others: Sequence[str]):
+    if not others:
+        yield "", rows
+        return
+    for key, group in rows.groupby(list(others), sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        yield _where(dict(zip(others, key))), group
+
+
+def _phrase(rows: pd.DataFrame, poller: str, unit: str) -> tuple[str, bool]:
+    """Where ``poller`` is the cheaper of a pair along one axis, in a few
+    words ("above 0.0416 events/s", "throughout", "never"), and whether the
+    order is within noise next to a crossing."""
+    unit = f" {unit}" if unit else ""
+    crossed = rows.dropna(subset=["crossover"])
+    if crossed.empty:
+        if rows.empty:
+            return "cannot be compared", False
+        lower = rows.iloc[0]["lower_below"]
+        if lower == poller:
+            return "throughout", False
+        return ("never", False) if lower != "tie" else ("at no point", False)
+    parts = []
+    for _, row in crossed.iterrows():
+        side = "above" if row["lower_above"] == poller else "below"
+        parts.append(f"{side} {_num(row['crossover'])}{unit}")
+    return " and ".join(parts), not bool(crossed["confident"].all())
+
+
+def _latency_price(latency: pd.DataFrame, poller: str, reference: str) -> str:
+    if "latency_p50_s" not in latency or poller not in latency.index:
+        return ""
+    mine = latency.loc[poller]
+    return (
+        f"Its reaction latency: {_seconds(mine['latency_p50_s'])} median, "
+        f"{_seconds(mine['latency_p99_s'])} p99."
+    )
+
+
+def _where(values: dict) -> str:
+    parts = []
+    for path, value in values.items():
+        if path.endswith("rate_per_s"):
+            parts.append(f"at {_num(value)} events/s")
+        elif path.startswith("strategies.") and path.endswith(".interval_s"):
+            parts.append(f"polling every {_num(value)} s")
+        else:
+            unit = " s" if path.endswith("_s") else ""
+            parts.append(f"at {_axis_name(path)} = {_num(value)}{unit}")
+    return ", ".join(parts)
+
+
+def _axis_name(path: str) -> str:
+    parts = path.split(".")
+    if parts[0] == "strategies" and len(parts) == 3:
+        return f"{parts[1]}'s {parts[2]}"
+    return parts[-1]
+
+
+def _ratio_finding(runs, poller, reference, at: dict) -> tuple[Finding, float] | None:
+    """The poller's CPU per event as a multiple of the reference's at one
+    point, pooled over replications, with a delta-method 95% interval (its
+    lower end clipped at 0, as a ratio of costs cannot be negative), and
+    how far the ratio is from 1 (a factor either way).
+
+    Strategies replay the same events in a replication (common random
+    numbers), so the ratio of CPU per event is the ratio of total CPU."""
+    rows = _at_point(runs, at)
+    mine = rows[rows["strategy"] == poller].set_index("replication")
+    theirs = rows[rows["strategy"] == reference].set_index("replication")
+    both = mine.index.intersection(theirs.index)
+    events = mine.loc[both, "events_published"].sum() if len(both) else 0
+    if not events or theirs.loc[both, "cpu_s_total"].sum() <= 0:
+        return None
+    r = ratio_interval(
+        mine.loc[both, "cpu_s_total"].to_numpy(float),
+        theirs.loc[both, "cpu_s_total"].to_numpy(float),
+    )
+    interval = ""
+    if not math.isnan(r["ci95_low"]):
+        interval = (
+            f" [95% interval {_num(max(r['ci95_low'], 0.0))}, {_num(r['ci95_high'])}]"
+        )
+    per_event = mine.loc[both, "cpu_s_total"].sum() / events
+    where = _where(at)
+    where = f"{where[:1].upper()}{where[1:]}, " if where else ""
+    text = (
+        f"{where}{poller} spends {_num(r['mean'])} times "
+        f"{reference}'s CPU per event{interval}: {_seconds(per_event)} per event."
+    )
+    return Finding(text), max(r["mean"], 1 / r["mean"]) if r["mean"] > 0 else 0.0
+
+
+def _at_point(frame: pd.DataFrame, at: dict) -> pd.DataFrame:
+    for name, value in at.items():
+        frame = frame[frame[name] == value]
+    return frame
+
+
+def _point_findings(runs, pollers, reference, axes) -> list[Finding]:
+    """With neither an event rate nor an interval swept: the CPU ratio at
+    each point (the first ten)."""
+    points = runs.drop_duplicates("point")[list(axes)].to_dict("records") or [{}]
+    out = []
+    for at in points[:10]:
+        for poller in pollers:
+            found = _ratio_finding(runs, poller, reference, at)
+            if found is not None:
+                out.append(Finding(found[0].text, headline=True))
+    return out
+
+
+def _latency_findings(
+    plain: pd.DataFrame,
+    latency: pd.DataFrame,
+    names: Sequence[str],
+    axes: Sequence[str],
+) -> list[Finding]:
+    """Each strategy's reaction latency, averaged over the sweep; for one
+    with swept fields of its own, the range of its mean latency over them."""
+    out = []
+    for name in names:
+        if name not in latency.index or "latency_p50_s" not in latency:
+            continue
+        row = latency.loc[name]
+        if math.isnan(row["latency_p50_s"]):
+            continue
+        mine = own_axes(axes, name)
+        if mine:
+            means = plain[
+                (plain["strategy"] == name) & (plain["metric"] == "latency_mean_s")
+            ].dropna(subset=["mean"])
+            low, high = (
+                means.loc[means["mean"].idxmin()],
+                means.loc[means["mean"].idxmax()],
+            )
+            out.append(
+                Finding(
+                    f"{name}'s mean reaction latency runs from "
+                    f"{_seconds(low['mean'])} ({_where({a: low[a] for a in mine})}) "
+                    f"to {_seconds(high['mean'])} "
+                    f"({_where({a: high[a] for a in mine})})."
+                )
+            )
+            continue
+        out.append(
+            Finding(
+                f"{name} reacts in {_seconds(row['latency_p50_s'])} at the median "
+                f"and {_seconds(row['latency_p99_s'])} at p99 "
+                f"(mean {_seconds(row['latency_mean_s'])}), averaged over the sweep."
+            )
+        )
+    return out
+
+
+def _empty_poll_findings(plain, pollers, axes) -> list[Finding]:
+    rows = plain[
+        (plain["metric"] == "empty_poll_fraction") & plain["strategy"].isin(pollers)
+    ].dropna(subset=["mean"])
+    out = []
+    for name, group in rows.groupby("strategy", sort=False):
+        worst = group.loc[group["mean"].idxmax()]
+        where = _where({a: worst[a] for a in _relevant_axes(axes, name)})
+        out.append(
+            Finding(
+                f"{name}: up to {worst['mean']:.0%} of polls come back empty"
+                + (f" ({where})" if where else "")
+                + "."
+            )
+        )
+    return out
+
+
+def _cheapest_findings(plain) -> list[Finding]:
+    cpu = plain[plain["metric"] == "cpu_s_per_event"].dropna(subset=["mean"])
+    if cpu.empty:
+        return []
+    winners = cpu.loc[cpu.groupby("point")["mean"].idxmin()]
+    counts = winners["strategy"].value_counts()
+    text = ", ".join(f"{name} at {n}" for name, n in counts.items())
+    return [Finding(f"Least CPU per event: {text} of {len(winners)} sweep points.")]
+
+
+def _plain(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary[summary["versus"].isna()] if "versus" in summary else summary
+
+
+# -- page parts ----------------------------------------------------------------
+
+STYLE = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
+       color: #1d1d1f; max-width: 1280px; margin: 0 auto; padding: 16px 28px; }
+h1 { font-size: 26px; margin: 8px 0 2px; }
+h2 { font-size: 20px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; }
+.lead { font-size: 17px; margin: 4px 0; }
+.meta { color: #555; font-size: 13px; }
+.answer { background: #eef5fb; border-left: 6px solid #1b6ca8; padding: 4px 18px;
+          margin: 14px 0; }
+.answer h2 { border: none; margin-top: 10px; }
+.answer li { margin: 4px 0; font-size: 15px; }
+.verdict { font-size: 18px; font-weight: 600; margin: 6px 0 4px; }
+figure { margin: 12px 0 22px; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #444; font-size: 13px; }
+table { border-collapse: collapse; font-size: 12.5px; margin: 8px 0 16px; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: right;
+         white-space: nowrap; }
+.wide { overflow-x: auto; }
+th { background: #f4f4f4; }
+td.name, th.name { text-align: left; }
+pre { background: #f7f7f7; padding: 10px; overflow-x: auto; font-size: 12px; }
+footer { color: #666; font-size: 12px; margin: 30px 0 10px; }
+"""
+
+
+def _head(title: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
+    )
+
+
+def _meta(info: dict, runs: pd.DataFrame) -> str:
+    software = info.get("software") if isinstance(info.get("software"), dict) else {}
+    strategies = list(dict.fromkeys(runs["strategy"]))
+    reps = runs["replication"].nunique()
+    return (
+        f"{runs['point'].nunique()} points x {len(strategies)} strategies x "
+        f"{reps} replications = {len(runs)} runs; finished "
+        f"{info.get('finished_at', '?')} in {info.get('wall_s', '?')} s; "
+        f"pollpush {software.get('pollpush', '?')}, commit "
+        f"{software.get('git_commit') or 'unknown'}"
+    )
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _charts_section(
+    charts: dict, stems: Sequence[str], anchor: str, title: str = ""
+) -> str:
+    parts = [f'<section id="{anchor}">']
+    if title:
+        parts.append(f"<h2>{_e(title)}</h2>")
+    for stem in stems:
+        if stem not in charts:
+            continue
+        alt = stem.replace("_", " ")
+        parts.append(
+            f'<figure id="chart-{stem}"><img alt="{_e(alt)}" '
+            f'src="data:image/png;base64,{_png(charts[stem])}">'
+            f"<figcaption>{_e(CHART_CAPTIONS[stem])}</figcaption></figure>"
+        )
+    if "latency_cdf" in stems and "latency_cdf" not in charts:
+        parts.append(
+            "<p>No latency distribution: these runs were recorded without "
+            "latency quantiles (run the sweep again to draw the CDF).</p>"
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _glance(summary: pd.DataFrame, axes: Sequence[str]) -> str:
+    plain = _plain(summary)
+    columns = [
+        ("cpu_s_per_event", "least CPU per event", _seconds),
+        ("bytes_per_event", "fewest bytes per event", _bytes),
+        ("latency_p99_s", "lowest p99 latency", _seconds),
+    ]
+    header = "".join(f"<th>{_e(_axis_name(a))}</th>" for a in axes)
+    header += "".join(f'<th class="name">{_e(label)}</th>' for _, label, _ in columns)
+    rows = []
+    for point, group in plain.groupby("point", sort=True):
+        first = group.iloc[0]
+        cells = "".join(f"<td>{_e(_num(first[a]))}</td>" for a in axes)
+        for metric, _, fmt in columns:
+            part = group[group["metric"] == metric].dropna(subset=["mean"])
+            if part.empty:
+                cells += '<td class="name">-</td>'
+                continue
+            best = part.loc[part["mean"].idxmin()]
+            value = f"{best['strategy']} ({fmt(best['mean'])})"
+            cells += f'<td class="name">{_e(value)}</td>'
+        rows.append(f"<tr>{cells}</tr>")
+    return (
+        '<section id="glance"><h2>Best at each point</h2><div class="wide"><table>'
+        f"<tr>{header}</tr>{''.join(rows)}</table></div></section>"
+    )
+
+
+def _crossover_section(crossings: pd.DataFrame) -> str:
+    found = crossings.dropna(subset=["crossover"])
+    never = len(crossings) - len(found)
+    parts = [
+        '<section id="crossovers"><h2>Crossovers</h2>',
+        (
+            "<p>Where, along a swept parameter, one strategy's mean overtakes "
+            "another's (interpolated between grid points, on log scales where "
+            "values span decades). <em>confident</em>: the paired 95% interval of "
+            "the difference excludes zero at both neighbouring points. "
+            f"{never} other pairs keep the same order throughout.</p>"
+        ),
+    ]
+    if found.empty:
+        parts.append("<p>No pair of strategies crosses.</p></section>")
+        return "\n".join(parts)
+    others = [c for c in crossings.columns if c not in ("axis", *CROSSOVER_COLUMNS)]
+    head = [
+        "along",
+        *[_axis_name(o) for o in others],
+        "metric",
+        "lower below",
+        "crossover",
+        "lower above",
+        "between",
+        "confident",
+    ]
+    rows = []
+    for _, r in found.iterrows():
+        cells = [
+            _axis_name(r["axis"]),
+            *[_num(r[o]) for o in others],
+            BY_NAME[r["metric"]].label,
+            r["lower_below"],
+            _num(r["crossover"]),
+            r["lower_above"],
+            f"{_num(r['bracket_low'])} - {_num(r['bracket_high'])}",
+            "yes" if r["confident"] else "no",
+        ]
+        rows.append(
+            "<tr>" + "".join(f'<td class="name">{_e(c)}</td>' for c in cells) + "</tr>"
+        )
+    parts.append(
+        '<div class="wide"><table><tr>'
+        + "".join(f'<th class="name">{_e(h)}</th>' for h in head)
+        + "</tr>"
+        + "".join(rows)
+        + "</table></div></section>"
+    )
+    return "\n".join(parts)
+
+
+def _summary_section(summary: pd.DataFrame, axes: Sequence[str]) -> str:
+    plain = _plain(summary)
+    plain = plain[plain["metric"].isin(TABLE_METRICS)]
+    metrics = [
+        m
+        for m in TABLE_METRICS
+        if plain.loc[plain["metric"] == m, "mean"].notna().any()
+    ]
+    head = "".join(f"<th>{_e(_axis_name(a))}</th>" for a in axes)
+    head += '<th class="name">strategy</th>'
+    head += "".join(f"<th>{_e(BY_NAME[m].label)}</th>" for m in metrics)
+    rows = []
+    keyed = plain.set_index(["point", "strategy", "metric"])
+    for (point, strategy), group in plain.groupby(["point", "strategy"], sort=False):
+        first = group.iloc[0]
+        cells = "".join(f"<td>{_e(_num(first[a]))}</td>" for a in axes)
+        cells += f'<td class="name">{_e(strategy)}</td>'
+        for m in metrics:
+            row = keyed.loc[(point, strategy, m)]
+            cells += f"<td>{_e(_estimate(m, row))}</td>"
+        rows.append(f"<tr>{cells}</tr>")
+    return (
+        '<section id="summary"><h2>Summary: means and 95% intervals</h2>'
+        "<p>Means over replications with Student-t 95% intervals in brackets; "
+        "CPU, bytes and requests per event, the mean latency and the empty-poll "
+        "fraction are pooled as total over total (summary.csv has every metric "
+        f'and the paired differences).</p><div class="wide"><table><tr>{head}</tr>'
+        f"{''.join(rows)}"
+        "</table></div></section>"
+    )
+
+
+def _estimate(metric: str, row: pd.Series) -> str:
+    fmt = _formatter(metric)
+    if math.isnan(row["mean"]):
+        return "-"
+    text = fmt(row["mean"])
+    if not math.isnan(row["ci95_low"]):
+        text += f" [{fmt(row['ci95_low'])}, {fmt(row['ci95_high'])}]"
+    return text
+
+
+def _formatter(metric: str):
+    if metric.endswith("_s") or metric == "cpu_s_per_event":
+        return _seconds
+    if metric.startswith("bytes"):
+        return _bytes
+    if metric.endswith("fraction"):
+        return lambda v: f"{v:.1%}"
+    return _num
+
+
+def _scenario_section(scenario: dict, info: dict) -> str:
+    parts = ['<section id="scenario"><h2>Scenario</h2>']
+    if not scenario:
+        parts.append("<p>The manifest holds no scenario.</p></section>")
+        return "\n".join(parts)
+    parts.append(
+        "<ul>"
+        + "".join(f"<li>{_e(t)}</li>" for t in describe_scenario(scenario, info))
+        + "</ul>"
+    )
+    document = dict(scenario)
+    if info.get("axes"):
+        document["sweep"] = {"name": info.get("sweep"), "axes": info["axes"]}
+    parts.append(
+        "<details><summary>The scenario as TOML (every field resolved, "
+        f"defaults included; source: {_e(str(info.get('source', '?')))})</summary>"
+        f"<pre>{_e(to_toml(document))}</pre></details></section>"
+    )
+    return "\n".join(parts)
+
+
+def describe_scenario(scenario: dict, info: dict) -> list[str]:
+    """The scenario in a few sentences: workload, network, run length,
+    strategies and what was swept."""
+    sim = scenario.get("simulation", {})
+    work = scenario.get("workload", {})
+    arrivals = work.get("arrivals", {})
+    net = scenario.get("network", {})
+    lines = [
+        f"{work.get('subscribers', '?')} subscribers each want every event"
+        if work.get("wanted_fraction", 1.0) == 1.0
+        else f"{work.get('subscribers', '?')} subscribers each want "
+        f"{work.get('wanted_fraction'):.0%} of {work.get('event_types')} event types",
+        "Events: "
+        + _distribution(arrivals)
+        + "; payloads: "
+        + _distribution(work.get("payload_bytes", {}))
+        + " bytes",
+        "Network: one-way latency "
+        + _distribution(net.get("latency_s", {}))
+        + f" s; {net.get('request_overhead_bytes', '?')} B per request and "
+        f"{net.get('response_overhead_bytes', '?')} B per response of overhead",
+        (
+            f"Each run simulates {_num(sim.get('duration_s', math.nan))} s after a "
+            f"{_num(sim.get('warmup_s', math.nan))} s warm-up; "
+            f"{sim.get('replications', '?')} replications from seed "
+            f"{sim.get('seed', '?')}"
+        ),
+    ]
+    for s in scenario.get("strategies", []):
+        settings = [
+            f"{k} {_num(s[k]) if isinstance(s[k], (int, float)) else s[k]}"
+            for k in (
+                "interval_s",
+                "wait_s",
+                "max_batch",
+                "concurrency",
+                "push_concurrency",
+                "timeout_s",
+                "preset",
+                "transport",
+            )
+            if s.get(k) is not None
+        ]
+        retry = s.get("retry") or {}
+        if retry.get("kind", "none") != "none":
+            settings.append(f"retry {retry['kind']}")
+        lines.append(
+            f"Strategy {s.get('name')}: {s.get('kind')}"
+            + (f" ({', '.join(settings)})" if settings else "")
+        )
+    for axis, values in (info.get("axes") or {}).items():
+        lines.append(f"Swept: {axis} over {', '.join(_num(v) for v in values)}")
+    return lines
+
+
+def _distribution(d: dict) -> str:
+    kind = d.get("kind")
+    if kind is None:
+        return "?"
+    fields = ", ".join(
+        f"{k} {_num(v) if isinstance(v, (int, float)) else v}"
+        for k, v in d.items()
+        if k != "kind" and v is not None
+    )
+    return f"{kind} ({fields})" if fields else kind
+
+
+def _manifest_section(info: dict) -> str:
+    shown = {k: v for k, v in info.items() if k != "scenario"}
+    return (
+        '<section id="manifest"><h2>Manifest</h2><details><summary>What was '
+        "run, with which software and seeds, when, and the files written "
+        "(manifest.json; the scenario is above)</summary>"
+        f"<pre>{_e(json.dumps(shown, indent=2, default=str))}</pre></details>"
+        "</section>"
+    )
+
+
+# -- TOML ----------------------------------------------------------------------
+
+
+def to_toml(document: dict) -> str:
+    """``document`` (plain JSON-like data, as a scenario's model dump) as
+    TOML: tables for nested tables, arrays of tables for lists of tables,
+    inline tables below that; None values are left out, since TOML has no
+    null."""
+    lines: list[str] = []
+    _toml_table(document, [], lines)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _toml_table(
+    table: dict, path: list[str], lines: list[str], array: bool = False
+) -> None:
+    scalars = {k: v for k, v in table.items() if not _is_table(v) and not _is_tables(v)}
+    if path:
+        name = ".".join(_toml_key(p) for p in path)
+        lines.append("")
+        lines.append(f"[[{name}]]" if array else f"[{name}]")
+    for key, value in scalars.items():
+        if value is not None:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in table.items():
+        if _is_table(value):
+            _toml_table(value, [*path, key], lines)
+        elif _is_tables(value):
+            for item in value:
+                _toml_table(item, [*path, key], lines, array=True)
+
+
+def _is_table(value) -> bool:
+    # small tables of scalars (distributions, arrivals) read best inline
+    return isinstance(value, dict) and (
+        any(isinstance(v, (dict, list)) for v in value.values()) or len(value) > 4
+    )
+
+
+def _is_tables(value) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, dict) for v in value)
+    )
+
+
+def _toml_key(key: str) -> str:
+    bare = key.replace("_", "").replace("-", "").isalnum()
+    return key if bare else json.dumps(key)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        items = ", ".join(
+            f"{_toml_key(k)} = {_toml_value(v)}"
+            for k, v in value.items()
+            if v is not None
+        )
+        return "{ " + items + " }" if items else "{}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value if v is not None) + "]"
+    return json.dumps(str(value))
+
+
+# -- numbers -------------------------------------------------------------------
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value) -> str:
+    """A number with three significant digits, no exponent for everyday
+    magnitudes; anything else as text."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.number)
+    ):
+        return str(value)
+    value = float(value)
+    if math.isnan(value):
+        return "-"
+    if value == 0 or 1e-4 <= abs(value) < 1e6:
+        if value == int(value) and abs(value) < 1e6:
+            return f"{int(value)}"
+        return f"{value:.3g}" if abs(value) >= 1e-3 else f"{value:.2g}"
+    return f"{value:.3g}"
+
+
+def _seconds(value: float) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    magnitude = abs(value)
+    if magnitude >= 1 or magnitude == 0:
+        return f"{value:.3g} s"
+    if magnitude >= 1e-3:
+        return f"{value * 1e3:.3g} ms"
+    return f"{value * 1e6:.3g} µs"
+
+
+def _bytes(value: float) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    for unit, size in (("MB", 1e6), ("kB", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:.3g} {unit}"
+    return f"{value:.3g} B"
+
+
+__all__ = [
+    "REPORT_FILE",
+    "Finding",
+    "build_report",
+    "describe_scenario",
+    "findings",
+    "to_toml",
+    "write_report",
+]

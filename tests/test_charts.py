@@ -1,0 +1,108 @@
+"""Charts share one look, and the latency CDF and cost-of-waiting charts
+draw what the runs hold."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+
+from sim.charts import figures, latency_cdf, plot_cost_of_waiting, strategy_styles
+from sim.metrics import LATENCY_QUANTILE_LEVELS, LATENCY_QUANTILES, _latency_samples
+from sim.model import simulate
+from sim.run import run
+from sim.summary import summarise
+
+INTERVALS = [1.0, 4.0, 16.0]
+
+
+@pytest.fixture(scope="module")
+def interval_runs():
+    """Runs of a small sweep over the poller's interval, built in process."""
+    from sim.scenario import Scenario
+    from tests.conftest import build
+
+    rows = []
+    for point, interval in enumerate(INTERVALS):
+        raw = build(
+            simulation={
+                "duration_s": 600.0,
+                "warmup_s": 0.0,
+                "seed": 4,
+                "replications": 2,
+            }
+        )
+        raw["strategies"][0]["interval_s"] = interval
+        scenario = Scenario.model_validate(raw)
+        for strategy in ("poll", "long", "fanout", "broker"):
+            for rep in range(2):
+                rows.append(
+                    {
+                        "point": point,
+                        "strategies.poll.interval_s": interval,
+                        **run(scenario, strategy, rep).row(),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_pooled_cdf_is_the_samples_cdf_within_the_quantile_grid(scenario):
+    # Each run keeps its latency at fixed levels; between two levels its CDF
+    # is interpolated, so it can be off by the widest gap between levels,
+    # plus 1/n from how numpy places order statistics (linear method).
+    s = scenario(
+        simulation={"duration_s": 900.0, "warmup_s": 0.0, "seed": 9, "replications": 3}
+    )
+    samples, rows = [], []
+    for rep in range(3):
+        outcome = simulate(s, "poll", rep)
+        kept = _latency_samples(outcome)[2]
+        samples.append(kept)
+        result = run(s, "poll", rep)
+        rows.append({**result.row()})
+    cdf = latency_cdf(pd.DataFrame(rows))
+    pooled = np.sort(np.concatenate(samples))
+    empirical = np.searchsorted(pooled, cdf["latency_s"], side="right") / pooled.size
+    gap = np.diff(LATENCY_QUANTILE_LEVELS).max()
+    bound = gap + 1 / min(len(k) for k in samples)
+    assert np.abs(cdf["fraction"].to_numpy() - empirical).max() <= bound
+    assert cdf["fraction"].is_monotonic_increasing
+    assert cdf["fraction"].iloc[-1] == pytest.approx(1.0)
+
+
+def test_a_run_keeps_its_latency_quantiles_and_they_match_its_percentiles(scenario):
+    result = run(scenario(), "broker", 0)
+    q = dict(zip(LATENCY_QUANTILE_LEVELS, result.latency_quantiles_s))
+    assert q[0.5] == pytest.approx(result.metrics["latency_p50_s"])
+    assert q[0.99] == pytest.approx(result.metrics["latency_p99_s"])
+    assert q[1.0] == pytest.approx(result.metrics["latency_max_s"])
+    assert result.row()[LATENCY_QUANTILES] == list(result.latency_quantiles_s)
+
+
+def test_every_chart_gives_a_strategy_the_same_colour(interval_runs):
+    axes = ["strategies.poll.interval_s"]
+    charts = figures(summarise(interval_runs, axes), axes, interval_runs)
+    assert {"latency", "cpu_per_event", "latency_cdf", "cost_of_waiting"} <= set(charts)
+    order = list(dict.fromkeys(interval_runs["strategy"]))
+    expected = {name: colour for name, (colour, _) in strategy_styles(order).items()}
+    for stem, fig in charts.items():
+        for ax in fig.axes:
+            for line in ax.get_lines():
+                if line.get_label() in expected:
+                    assert to_hex(line.get_color()) == expected[line.get_label()], stem
+
+
+def test_cost_of_waiting_draws_the_poller_through_its_intervals(interval_runs):
+    axes = ["strategies.poll.interval_s"]
+    summary = summarise(interval_runs, axes)
+    ax = plot_cost_of_waiting(summary, axes, "cpu_s_per_event")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    poll = lines["poll"]
+    latency, cpu = poll.get_xdata(), poll.get_ydata()
+    assert len(latency) == len(INTERVALS)
+    # a longer interval waits longer and polls less often
+    assert np.all(np.diff(latency) > 0) and np.all(np.diff(cpu) < 0)
+    for name in ("long", "fanout", "broker"):
+        assert len(lines[name].get_xdata()) == 1
+    plain = summary[summary["metric"] == "latency_mean_s"]
+    means = plain[plain["strategy"] == "poll"].sort_values(axes[0])["mean"]
+    np.testing.assert_allclose(latency, means.to_numpy())
