@@ -27,7 +27,7 @@ import numpy as np
 from sim.live.plan import LiveError, LivePlan
 from sim.live.roles import NS, RoleConfig, main
 from sim.live.wire import MIN_PAYLOAD_BYTES, broker_process, now_ns, process_cpu_s
-from sim.metrics import metrics_row
+from sim.metrics import latency_quantiles, metrics_row
 from sim.model import Outcome
 from sim.model.ledger import LINKS, ROLES
 from sim.model.streams import name_key, stream
@@ -101,7 +101,9 @@ def run_live(plan: LivePlan, strategy_name: str) -> LiveRun:
             group.close()
     wall_s = time.perf_counter() - started
 
-    metrics = _metrics(strategy, transport, outputs, len(events), subscribers, sim)
+    metrics, quantiles = _metrics(
+        strategy, transport, outputs, len(events), subscribers, sim
+    )
     if transport != "http" and outputs["broker_cpu_s"] is None:
         notes.append("the broker's process is not visible: its CPU is not measured")
     return LiveRun(
@@ -112,6 +114,7 @@ def run_live(plan: LivePlan, strategy_name: str) -> LiveRun:
             replication=0,
             seed=sim.seed,
             metrics=metrics,
+            latency_quantiles_s=quantiles,
             wall_s=wall_s,
         ),
         transport=transport,
@@ -399,8 +402,11 @@ def _polls(logs, duration_s: float) -> tuple[int, int]:
     return len(answered), sum(1 for n in answered if n == 0)
 
 
-def _metrics(strategy, transport, outputs, n_events, n_subs, sim) -> dict[str, float]:
-    """The live run's figures in the columns of a simulated run."""
+def _metrics(
+    strategy, transport, outputs, n_events, n_subs, sim
+) -> tuple[dict[str, float], tuple[float, ...]]:
+    """The live run's figures in the columns of a simulated run, and its
+    latency at the quantiles a simulated run keeps."""
     subs, pub = outputs["subscribers"], outputs["publisher"]
     latency = np.full((n_events, n_subs), np.nan)
     duplicates = 0
@@ -480,4 +486,4 @@ def _metrics(strategy, transport, outputs, n_events, n_subs, sim) -> dict[str, f
         total = sum(v for v in cpu.values() if not np.isnan(v))
         metrics["cpu_s_total"] = total
         metrics["cpu_s_per_event"] = total / n_events if n_events else np.nan
-    return metrics
+    return metrics, latency_quantiles(outcome)
