@@ -161,6 +161,12 @@ class Subscriber:
         """Events handed over but not yet started."""
         return len(self._queue)
 
+    @property
+    def awaits_drain(self) -> bool:
+        """Someone waits for the backlog to come down (see
+        :meth:`when_backlog_at_most`)."""
+        return self._on_drained is not None
+
     def is_down(self, now: float) -> bool:
         return self.availability.is_down(now)
 
