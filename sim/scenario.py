@@ -684,10 +684,16 @@ class Scenario(Frozen):
         sim, workload = self.simulation, self.workload
         events = workload.arrivals.mean_rate_per_s * sim.duration_s
         work = [("events", events, "simulation.duration_s or the arrival rate")]
+        # a shared queue, or a request one instance answers, delivers each
+        # event once; every other strategy once per subscriber
+        once = all(
+            getattr(s, "shared_queue", False) or s.kind == "request_reply"
+            for s in self.strategies
+        )
         work.append(
             (
                 "deliveries",
-                events * workload.subscribers,
+                events * (1 if once else workload.subscribers),
                 "simulation.duration_s, the arrival rate or workload.subscribers",
             )
         )
