@@ -1,28 +1,70 @@
 """Small helpers over SimPy's event queue.
 
-The model schedules plain callbacks on SimPy timeouts instead of starting a
-process per message: a delivery then costs a handful of heap operations, not
-a generator, which keeps large runs affordable.
+The model schedules plain callbacks instead of starting a process per
+message: a delivery then costs a handful of heap operations, not a
+generator, which keeps large runs affordable. A callback goes on the queue
+exactly as a :class:`simpy.Timeout` would (same instant, priority and
+sequence number, so the same order among simultaneous events), but as a
+small object that carries only what :meth:`simpy.Environment.step` reads
+from an event: its callbacks and that it succeeded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL
 
 from sim.scenario import Fixed
 
 BLOCK = 1024
 
 
+def _fire(call: _Call) -> None:
+    call.action(*call.args)
+
+
+class _Call:
+    """A callback waiting in the event queue."""
+
+    __slots__ = ("action", "args", "callbacks")
+    _ok = True  # read by Environment.step: the event succeeded
+
+    def __init__(self, action: Callable[..., None], args: tuple):
+        self.action = action
+        self.args = args
+        self.callbacks = (_fire,)
+
+
 def later(
     env: simpy.Environment, delay: float, action: Callable[..., None], *args
 ) -> None:
     """Call ``action(*args)`` when ``delay`` simulated seconds have passed."""
-    Timeout(env, delay).callbacks.append(lambda _event: action(*args))
+    if delay < 0:
+        raise ValueError(f"negative delay {delay}")
+    heappush(
+        env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(action, args))
+    )
+
+
+def reserve(env: simpy.Environment, delay: float) -> tuple[float, int]:
+    """The place in the queue of a timeout set now for ``delay``: its
+    instant and sequence number, for :func:`at_place` to use later."""
+    return env._now + delay, next(env._eid)
+
+
+def at_place(
+    env: simpy.Environment,
+    place: tuple[float, int],
+    action: Callable[..., None],
+    *args,
+) -> None:
+    """Call ``action(*args)`` at a place taken with :func:`reserve`: it runs
+    exactly when, and in the order, a timeout set at reservation would."""
+    heappush(env._queue, (place[0], NORMAL, place[1], _Call(action, args)))
 
 
 class Sampler:
