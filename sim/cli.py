@@ -316,11 +316,13 @@ def _json_value(value):
 
 
 def _register_commands() -> None:
+    from sim.cli_bench import bench_command
     from sim.cli_envelope import envelope
     from sim.cli_validate import validate
 
     cli.add_command(envelope)
     cli.add_command(validate)
+    cli.add_command(bench_command)
 
 
 _register_commands()

@@ -100,6 +100,11 @@ class Deliveries:
     def published_at(self, event: int) -> float:
         return self._times[event]
 
+    @property
+    def n_events(self) -> int:
+        """Events of the whole run, in the window or not."""
+        return len(self._times)
+
     def censored_s(self, now: float) -> np.ndarray:
         """How long each pair still on its way at ``now`` has waited so far:
         a lower bound on its reaction latency. Pairs given up with no copy
@@ -116,6 +121,42 @@ class Deliveries:
             self.settled += 1
             if self.settled == self._count * self._slots:
                 self._complete.succeed()
+
+
+class EventSet:
+    """The events a subscriber has handled, for spotting duplicates.
+
+    A set while it is small; once it holds more than a fortieth of the
+    run's events, a byte per event costs less memory (a set spends about 50
+    bytes on each member), and it becomes one.
+    """
+
+    __slots__ = ("_events", "_flags", "_limit", "_size")
+
+    def __init__(self, n_events: int):
+        self._events: set[int] | None = set()
+        self._flags: bytearray | None = None
+        self._size = n_events
+        self._limit = n_events // 40
+
+    def __contains__(self, event: int) -> bool:
+        if self._flags is not None:
+            return self._flags[event] == 1
+        return event in self._events
+
+    def add(self, event: int) -> None:
+        if self._flags is not None:
+            self._flags[event] = 1
+            return
+        self._events.add(event)
+        if len(self._events) > self._limit:
+            self._to_flags()
+
+    def _to_flags(self) -> None:
+        flags = bytearray(self._size)
+        for event in self._events:
+            flags[event] = 1
+        self._flags, self._events = flags, None
 
 
 class Subscriber:
@@ -151,7 +192,7 @@ class Subscriber:
             None if limit is None else TokenBucket(limit, spec.faults.rate_limit_burst)
         )
         self._queue: deque[tuple[int, Respond | None]] = deque()
-        self._done: set[int] = set()
+        self._done = EventSet(deliveries.n_events)
         self._copies: dict[int, int] = {}  # event -> copies queued or in service
         self._on_drained: tuple[int, Callable[[], None]] | None = None
         self._claims = claim_checks
