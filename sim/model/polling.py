@@ -184,6 +184,7 @@ class ShortPollConsumer(_Consumer):
         self.wait_s = strategy.interval_s
         self.phase_s = phase_s
         self._tick_no = 0
+        self._ticking = True  # False while a poll sent on waking is out
         later(self.env, phase_s, self._tick)
 
     def _tick(self) -> None:
@@ -224,6 +225,23 @@ class ShortPollConsumer(_Consumer):
                     self.backoff.max_interval_s, self.wait_s * self.backoff.multiplier
                 )
             later(self.env, self._jittered(self.wait_s), self._tick)
+        if not self._ticking:
+            self._resume_ticks()
+
+    def _resume_ticks(self) -> None:
+        """The answer to a poll sent on waking is back: the ticks it spent
+        on its way found it open and were skipped; the next one is the
+        first after now, taken by the parking if the consumer can park."""
+        now = self.env.now
+        k = max(self._tick_no, math.ceil((now - self.phase_s) / self.interval_s))
+        while self.phase_s + k * self.interval_s <= now:
+            k += 1
+        self._tick_no = k
+        self._ticking = True
+        if self._can_park():
+            self.parking.park(self)
+        else:
+            later(self.env, self.phase_s + k * self.interval_s - now, self._tick)
 
     def _repoll(self) -> None:
         if not self.in_flight and not self.subscriber.is_down(self.env.now):
@@ -249,18 +267,15 @@ class ShortPollConsumer(_Consumer):
         """Something is visible at ``now``: count the empty polls before the
         first that can see it, and resume at that one; returns when it
         reaches the publisher."""
-        k, tick_s, arrival_s = self._scan(now, math.inf)
-        if tick_s >= now:
-            self._tick_no = k
-            later(self.env, tick_s - now, self._tick)
-            return arrival_s
-        # the poll left before ``now`` and is on its way
+        k, _tick_s, arrival_s = self._scan(now, math.inf)
+        # That poll is sent whatever happens before its tick: the consumer
+        # is idle and its subscriber up then. Sent from here, it needs no
+        # tick of its own; ticks resume once its answer is back.
+        self._tick_no = k + 1
+        self._ticking = False
         self.in_flight = True
         self.delay_s()
         later(self.env, arrival_s - now, self._arrive)
-        self._tick_no = max(k + 1, math.ceil((now - self.phase_s) / self.interval_s))
-        next_tick = self.phase_s + self._tick_no * self.interval_s
-        later(self.env, max(0.0, next_tick - now), self._tick)
         return arrival_s
 
     def settle(self, stop_s: float) -> None:
@@ -300,9 +315,16 @@ class ShortPollConsumer(_Consumer):
         live = self._first_tick(until_arrival_s, delay)
         end = self._first_tick(until_tick_s, 0.0)
         k = min(x for x in (live, end) if x is not None)
-        low = min(self._first_tick(ledger.start_s, delay), k)
-        high = min(self._first_tick(ledger.end_s, delay), k)
-        ledger.count_empty_polls(high - low)
+        k0, phase, interval = self._tick_no, self.phase_s, self.interval_s
+        if k > k0 and (
+            phase + k0 * interval + delay >= ledger.start_s
+            and phase + (k - 1) * interval + delay < ledger.end_s
+        ):
+            ledger.count_empty_polls(k - k0)  # all in the window
+        else:
+            low = min(self._first_tick(ledger.start_s, delay), k)
+            high = min(self._first_tick(ledger.end_s, delay), k)
+            ledger.count_empty_polls(high - low)
         self._tick_no = k
         if live is None or (end is not None and end <= live):
             return None

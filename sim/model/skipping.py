@@ -135,9 +135,15 @@ class Parking:
         """The parked consumer whose next poll reaches the publisher first
         at or after ``now``: its place in the sorted offsets, and when."""
         keys, n = self._keys, len(self._keys)
-        at = bisect.bisect_left(keys, math.fmod(now, self._interval_s))
-        # floating point may misplace an offset by an ulp: look either side
-        best = (math.inf, 0)
-        for i in {(at + j) % n for j in (-1, 0, 1)}:
+        phase = math.fmod(now, self._interval_s)
+        at = bisect.bisect_left(keys, phase) % n
+        best = (self._members[at].next_arrival(now), at)
+        # floating point may misplace an offset by an ulp: near a tie, look
+        # at the neighbour too
+        tie = 1e-9 * self._interval_s
+        for i in ((at - 1) % n, (at + 1) % n) if abs(keys[at] - phase) < tie else ():
             best = min(best, (self._members[i].next_arrival(now), i))
+        before = (at - 1) % n
+        if abs(keys[before] - phase) < tie:
+            best = min(best, (self._members[before].next_arrival(now), before))
         return best[1], best[0]
