@@ -135,7 +135,7 @@ def assert_same(fast, reference):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_both_engines_give_the_same_results(scenario, case):
-    strategy, faults, latency, extra = CASES[case]
+    strategy, faults, _, _ = CASES[case]
     fast = simulate(make(scenario, "fast", *CASES[case]), "p", 0)
     reference = simulate(make(scenario, "reference", *CASES[case]), "p", 0)
     assert_same(fast, reference)
