@@ -30,6 +30,8 @@ class Availability:
         self._starts = [w[0] for w in self.windows]
 
     def is_down(self, t: float) -> bool:
+        if not self._starts:
+            return False
         i = bisect.bisect_right(self._starts, t) - 1
         return i >= 0 and t < self.windows[i][1]
 

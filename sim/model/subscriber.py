@@ -57,6 +57,7 @@ class Deliveries:
         wanted: np.ndarray | None = None,
     ):
         self._times = times
+        self._published = times.tolist()  # scalars read faster from a list
         self._first = first
         self._count = count
         self._slots = slots
@@ -78,9 +79,10 @@ class Deliveries:
 
     def handled(self, event: int, slot: int, started_s: float) -> None:
         """The first successful handling of ``event`` by ``slot``."""
-        i = self._pair(event, slot)
-        if i is not None:
-            self.latency_s[i] = started_s - self._times[event]
+        k = event - self._first
+        if 0 <= k < self._count:
+            i = k * self._slots + slot
+            self.latency_s[i] = started_s - self._published[event]
             self._settle(i)
 
     def abandon(self, event: int, slot: int, copies_pending: bool) -> None:
@@ -98,7 +100,7 @@ class Deliveries:
             self._settle(i)
 
     def published_at(self, event: int) -> float:
-        return self._times[event]
+        return self._published[event]
 
     @property
     def n_events(self) -> int:
