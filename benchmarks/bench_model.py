@@ -114,7 +114,7 @@ class PollingEngines:
     timeout = 300
 
     def setup(self, strategy, engine):
-        self.scenario = bench.pollers(strategy, engine, duration_s=2000.0)
+        self.scenario = bench.pollers(strategy, engine, duration_s=1000.0)
 
     def time_run(self, strategy, engine):
         simulate(self.scenario, "s", 0)
@@ -203,13 +203,13 @@ class PushThroughput:
 
 
 class ManyDeliveries:
-    """Peak memory of a run of a million deliveries (the bench command runs
-    the target's ten million in a fresh process)."""
+    """Peak memory of a run of half a million deliveries (the bench command
+    runs the target's ten million in a fresh process)."""
 
     timeout = 300
 
     def setup(self):
-        self.scenario = bench.many_deliveries(1_000_000)
+        self.scenario = bench.many_deliveries(500_000)
 
     def peakmem_run(self):
         simulate(self.scenario, "s", 0)
