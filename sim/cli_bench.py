@@ -198,7 +198,8 @@ def _sweep(scale: float) -> list[Target]:
             1.8,
             "x",
             higher_is_better=True,
-            detail=f"{one:.1f} s / {two:.1f} s wall; other work on the machine lowers it",
+            detail=f"{one:.1f} s / {two:.1f} s wall; "
+            "other work on the machine lowers it",
         )
     ]
 
