@@ -28,17 +28,8 @@ def small_scenario(rate_per_s: float = 5.0) -> Scenario:
                 "arrivals": {"kind": "poisson", "rate_per_s": rate_per_s},
                 "payload_bytes": {"kind": "lognormal", "median": 1024, "sigma": 0.5},
             },
-            "network": {
-                "latency_s": {"kind": "lognormal", "median": 0.002, "sigma": 0.3},
-                "request_overhead_bytes": 350,
-                "response_overhead_bytes": 250,
-            },
-            "costs": {
-                "cpu_s_per_request_sent": 1.75e-4,
-                "cpu_s_per_request_handled": 1.55e-4,
-                "cpu_s_per_kib_serialised": 3e-5,
-                "cpu_s_per_kib_deserialised": 2e-5,
-            },
+            "network": bench.network_table(bench.NETWORK_DRAWN),
+            "costs": bench.COSTS,
             "subscriber": {
                 "service_time_s": {"kind": "exponential", "mean": 0.005},
                 "concurrency": 4,

@@ -31,6 +31,22 @@ from sim.scenario import Scenario, Sweep
 
 NETWORK_FIXED = {"kind": "fixed", "value": 0.002}
 NETWORK_DRAWN = {"kind": "lognormal", "median": 0.002, "sigma": 0.3}
+# costs of a small HTTP service, as in the bundled default scenario
+COSTS = {
+    "cpu_s_per_request_sent": 1.75e-4,
+    "cpu_s_per_request_handled": 1.55e-4,
+    "cpu_s_per_kib_serialised": 3e-5,
+    "cpu_s_per_kib_deserialised": 2e-5,
+}
+
+
+def network_table(latency: dict) -> dict:
+    """The network table with one-way delays ``latency`` and HTTP framing."""
+    return {
+        "latency_s": latency,
+        "request_overhead_bytes": 350,
+        "response_overhead_bytes": 250,
+    }
 
 
 @dataclass(frozen=True)
@@ -77,17 +93,8 @@ def scenario(
                 "arrivals": {"kind": "poisson", "rate_per_s": rate_per_s},
                 "payload_bytes": {"kind": "lognormal", "median": 1024, "sigma": 0.5},
             },
-            "network": {
-                "latency_s": network or NETWORK_FIXED,
-                "request_overhead_bytes": 350,
-                "response_overhead_bytes": 250,
-            },
-            "costs": {
-                "cpu_s_per_request_sent": 1.75e-4,
-                "cpu_s_per_request_handled": 1.55e-4,
-                "cpu_s_per_kib_serialised": 3e-5,
-                "cpu_s_per_kib_deserialised": 2e-5,
-            },
+            "network": network_table(network or NETWORK_FIXED),
+            "costs": COSTS,
             "subscriber": {
                 "service_time_s": {"kind": "exponential", "mean": 0.005},
                 "concurrency": concurrency,
