@@ -711,6 +711,17 @@ class Scenario(Frozen):
                         f"simulation.duration_s or strategies.{s.name}.{field}",
                     )
                 )
+                if s.shared_queue and not self._wakes_one_at_a_time(s):
+                    # every parked consumer wakes at every publish
+                    work.append(
+                        (
+                            f"consumer wake-ups of strategy {s.name!r}",
+                            events * workload.subscribers,
+                            "simulation.duration_s, the arrival rate or "
+                            "workload.subscribers, or give the network a "
+                            "fixed latency",
+                        )
+                    )
         for what, count, knobs in work:
             if count > MAX_WORK_PER_RUN:
                 raise ValueError(
@@ -752,6 +763,24 @@ class Scenario(Frozen):
             and strategy.kind in ("short_poll", "long_poll")
             and getattr(strategy, "backoff", None) is None
             and self.claim_check is None
+        )
+
+    def _wakes_one_at_a_time(self, strategy: Any) -> bool:
+        """Whether the fast engine wakes competing consumers one at a time
+        (short polls, fixed delays, no outages: see
+        :class:`sim.model.skipping.Parking`) rather than all at each publish."""
+        if not self.skips_empty_polls(strategy) or strategy.kind != "short_poll":
+            return False
+        legs = [self.network.latency_s]
+        if self.sidecar is not None:
+            legs += [self.sidecar.latency_s] * 2
+        if any(leg.kind != "fixed" for leg in legs):
+            return False
+        faults = self.subscriber.faults
+        return (
+            2 * sum(leg.value for leg in legs) < strategy.interval_s
+            and not faults.outages
+            and faults.mtbf_s is None
         )
 
     def strategy(self, name: str) -> Any:

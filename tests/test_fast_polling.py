@@ -233,3 +233,15 @@ def test_blocks_of_draws_are_the_draws_one_by_one(dist):
     assert list(ahead[:5]) == singles[8:13]
     assert got[9:] == singles[8 + 2500 : 8 + 2503]
     assert math.isfinite(got[-1])
+
+
+def test_a_fleet_that_must_wake_every_consumer_is_refused_when_too_large():
+    from sim import bench
+
+    # one at a time (fixed delay, no outages): 360 million polls are fine
+    assert bench.fleet().simulation.engine == "fast"
+    with pytest.raises(ValueError, match="360,000,000 consumer wake-ups"):
+        bench.fleet(network=bench.NETWORK_DRAWN)
+    # the reference engine simulates every poll: refused on polls
+    with pytest.raises(ValueError, match="polls of strategy 's'"):
+        bench.fleet(engine="reference")
