@@ -763,6 +763,21 @@ class Scenario(Frozen):
             and strategy.kind in ("short_poll", "long_poll")
             and getattr(strategy, "backoff", None) is None
             and self.claim_check is None
+            and not self._polls_tie(strategy)
+        )
+
+    def _polls_tie(self, strategy: Any) -> bool:
+        """Competing consumers whose polls reach the queue at the same
+        instants (aligned phases, a fixed delay): which of them takes an
+        event is decided by the order of the event queue itself."""
+        legs = [self.network.latency_s]
+        if self.sidecar is not None:
+            legs.append(self.sidecar.latency_s)
+        return (
+            strategy.kind == "short_poll"
+            and strategy.shared_queue
+            and strategy.phase == "aligned"
+            and all(leg.kind == "fixed" for leg in legs)
         )
 
     def _wakes_one_at_a_time(self, strategy: Any) -> bool:

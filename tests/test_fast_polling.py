@@ -40,6 +40,13 @@ CASES = {
         {},
     ),
     "short fixed": (SHORT, {}, None, {}),
+    # ticks on whole seconds meet outage edges on whole seconds
+    "short aligned fixed outages": (
+        {**SHORT, "phase": "aligned"},
+        {"outages": [{"start_s": 300.0, "duration_s": 100.0}]},
+        None,
+        {},
+    ),
     "sqs short": (
         {"kind": "short_poll", "interval_s": 1.0, "preset": "sqs_short_poll"},
         FLAKY,
@@ -195,6 +202,13 @@ def test_backoff_and_claim_checks_fall_back_and_say_why(scenario):
     assert simulate(s, "p", 0).engine == "reference"
     s = make(scenario, "reference", SHORT, {}, LOGNORMAL, {})
     assert simulate(s, "p", 0).fallback == "simulation.engine is 'reference'"
+    # competing consumers whose polls arrive together: the queue's order
+    # picks the winner, so the reference model runs
+    tied = {**SHORT, "phase": "aligned", "shared_queue": True}
+    s = make(scenario, "fast", tied, {}, None, {})
+    assert "same instants" in simulate(s, "p", 0).fallback
+    s = make(scenario, "fast", tied, {}, LOGNORMAL, {})
+    assert simulate(s, "p", 0).engine == "fast"
 
 
 def test_push_strategies_report_no_fallback(scenario):

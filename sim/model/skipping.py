@@ -30,10 +30,12 @@ modulo the interval; otherwise every parked consumer of the source wakes
 (still exact, just slower).
 
 What is not skipped: short polling with a backoff (the wait after an empty
-poll changes, and jitter draws from the consumer's stream), and scenarios
-with a claim-check (an event becomes visible only when its payload is
-stored, at an instant the feed does not know in advance). Those run on the
-reference model; :func:`fallback_reason` says why.
+poll changes, and jitter draws from the consumer's stream), scenarios with
+a claim-check (an event becomes visible only when its payload is stored, at
+an instant the feed does not know in advance), and competing consumers
+with aligned phases and a fixed delay (their polls reach the queue at the
+same instants, and the event queue's own order picks which one takes an
+event). Those run on the reference model; :func:`fallback_reason` says why.
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ def fallback_reason(scenario: Scenario, strategy) -> str | None:
         return "short polling with a backoff changes its wait after each empty poll"
     if scenario.claim_check is not None:
         return "with a claim-check, events become visible when their payload is stored"
+    if scenario._polls_tie(strategy):
+        return (
+            "competing consumers polling at the same instants: the event queue's "
+            "order decides which takes an event"
+        )
     assert scenario.skips_empty_polls(strategy)
     return None
 
