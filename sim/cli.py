@@ -321,6 +321,7 @@ def _json_value(value):
 
 
 def _register_commands() -> None:
+    from sim.cli_bench import bench_command
     from sim.cli_envelope import envelope
     from sim.cli_live import calibrate, compare, live
     from sim.cli_report import report
@@ -332,6 +333,7 @@ def _register_commands() -> None:
     cli.add_command(calibrate)
     cli.add_command(compare)
     cli.add_command(report)
+    cli.add_command(bench_command)
 
 
 _register_commands()

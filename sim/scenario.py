@@ -194,6 +194,10 @@ class Simulation(Frozen):
     that window are followed until every subscriber has them, for at most
     ``drain_s`` simulated seconds after ``duration_s`` (default: as long
     again as ``duration_s``); what is still missing then is ``undelivered``.
+
+    ``engine = "fast"`` counts the polls that can only come back empty
+    instead of simulating each (same results; see :mod:`sim.model.skipping`
+    for what it covers); ``"reference"`` simulates every poll.
     """
 
     duration_s: float = Field(gt=0)
@@ -201,6 +205,7 @@ class Simulation(Frozen):
     seed: int = Field(default=0, ge=0)
     replications: int = Field(default=1, ge=1)
     drain_s: float | None = Field(default=None, gt=0)
+    engine: Literal["fast", "reference"] = "fast"
 
     @model_validator(mode="after")
     def _warmup_before_end(self) -> Simulation:
@@ -684,6 +689,8 @@ STRATEGY_KINDS = ("short_poll", "long_poll", "fanout", "broker", "request_reply"
 
 # at some 100,000 simulated operations a second, a run this size takes ~20 min
 MAX_WORK_PER_RUN = 100_000_000
+# the fast engine counts this many empty polls for the cost of simulating one
+SKIPPED_POLLS_PER_SIMULATED_POLL = 20
 
 # names become folder names under results/
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -735,10 +742,16 @@ class Scenario(Frozen):
         sim, workload = self.simulation, self.workload
         events = workload.arrivals.mean_rate_per_s * sim.duration_s
         work = [("events", events, "simulation.duration_s or the arrival rate")]
+        # a shared queue, or a request one instance answers, delivers each
+        # event once; every other strategy once per subscriber
+        once = all(
+            getattr(s, "shared_queue", False) or s.kind == "request_reply"
+            for s in self.strategies
+        )
         work.append(
             (
                 "deliveries",
-                events * workload.subscribers,
+                events * (1 if once else workload.subscribers),
                 "simulation.duration_s, the arrival rate or workload.subscribers",
             )
         )
@@ -746,6 +759,9 @@ class Scenario(Frozen):
             if s.kind in ("short_poll", "long_poll"):
                 field = "interval_s" if s.kind == "short_poll" else "wait_s"
                 polls = workload.subscribers * sim.duration_s / getattr(s, field)
+                if self.skips_empty_polls(s):
+                    # counted in bulk, a poll still costs its delays' draws
+                    polls /= SKIPPED_POLLS_PER_SIMULATED_POLL
                 work.append(
                     (
                         f"polls of strategy {s.name!r}",
@@ -753,6 +769,17 @@ class Scenario(Frozen):
                         f"simulation.duration_s or strategies.{s.name}.{field}",
                     )
                 )
+                if s.shared_queue and not self._wakes_one_at_a_time(s):
+                    # every parked consumer wakes at every publish
+                    work.append(
+                        (
+                            f"consumer wake-ups of strategy {s.name!r}",
+                            events * workload.subscribers,
+                            "simulation.duration_s, the arrival rate or "
+                            "workload.subscribers, or give the network a "
+                            "fixed latency",
+                        )
+                    )
         for what, count, knobs in work:
             if count > MAX_WORK_PER_RUN:
                 raise ValueError(
@@ -785,6 +812,49 @@ class Scenario(Frozen):
         if repeated:
             raise ValueError(f"strategy names must be unique; repeated: {repeated}")
         return value
+
+    def skips_empty_polls(self, strategy: Any) -> bool:
+        """Whether the fast engine counts ``strategy``'s empty polls instead
+        of simulating them (see :func:`sim.model.skipping.fallback_reason`)."""
+        return (
+            self.simulation.engine == "fast"
+            and strategy.kind in ("short_poll", "long_poll")
+            and getattr(strategy, "backoff", None) is None
+            and self.claim_check is None
+            and not self._polls_tie(strategy)
+        )
+
+    def _polls_tie(self, strategy: Any) -> bool:
+        """Competing consumers whose polls reach the queue at the same
+        instants (aligned phases, a fixed delay): which of them takes an
+        event is decided by the order of the event queue itself."""
+        legs = [self.network.latency_s]
+        if self.sidecar is not None:
+            legs.append(self.sidecar.latency_s)
+        return (
+            strategy.kind == "short_poll"
+            and strategy.shared_queue
+            and strategy.phase == "aligned"
+            and all(leg.kind == "fixed" for leg in legs)
+        )
+
+    def _wakes_one_at_a_time(self, strategy: Any) -> bool:
+        """Whether the fast engine wakes competing consumers one at a time
+        (short polls, fixed delays, no outages: see
+        :class:`sim.model.skipping.Parking`) rather than all at each publish."""
+        if not self.skips_empty_polls(strategy) or strategy.kind != "short_poll":
+            return False
+        legs = [self.network.latency_s]
+        if self.sidecar is not None:
+            legs += [self.sidecar.latency_s] * 2
+        if any(leg.kind != "fixed" for leg in legs):
+            return False
+        faults = self.subscriber.faults
+        return (
+            2 * sum(leg.value for leg in legs) < strategy.interval_s
+            and not faults.outages
+            and faults.mtbf_s is None
+        )
 
     def strategy(self, name: str) -> Any:
         """The strategy called ``name``; ValueError naming the choices if none."""

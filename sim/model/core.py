@@ -8,7 +8,7 @@ import numpy as np
 import simpy
 
 from sim.model.claim_check import ClaimChecks
-from sim.model.engine import Sampler, later
+from sim.model.engine import ProxiedDelay, Sampler, later
 from sim.model.envelope_bytes import wire_bytes
 from sim.model.faults import Availability
 from sim.model.feed import Feed
@@ -23,6 +23,7 @@ from sim.model.ledger import (
 from sim.model.polling import LongPollConsumer, ShortPollConsumer
 from sim.model.push import BrokerModel, fanout
 from sim.model.request_reply import RequestReplyModel, RoundTrips
+from sim.model.skipping import Parking, fallback_reason
 from sim.model.streams import name_key, stream
 from sim.model.subscriber import Deliveries, Subscriber
 from sim.model.workload import Events, draw_events
@@ -41,6 +42,9 @@ class Outcome:
     stopped had waited (a lower bound on its latency); ``round_trip_s``,
     for request-reply only, each request's time until its reply was back.
     ``counts`` holds the ledger's counters (requests, polls, failures, ...).
+    ``engine`` is the model that ran: ``"fast"`` when empty polls were
+    counted in bulk, else ``"reference"``, with ``fallback`` saying why a
+    polling strategy under ``simulation.engine = "fast"`` did not.
     """
 
     events_published: int
@@ -53,6 +57,8 @@ class Outcome:
     counts: dict[str, int]
     down_s: float
     stopped_at_s: float
+    engine: str = "reference"
+    fallback: str | None = None
 
     @property
     def requests(self) -> int:
@@ -115,6 +121,7 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
         if isinstance(strategy, RequestReply)
         else None
     )
+    finish: list = []
     on_publish = _strategy_model(
         env,
         scenario,
@@ -128,6 +135,7 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
         deliveries,
         wants,
         round_trips,
+        finish,
     )
     if claims is not None:
         on_publish = _storing_first(claims, on_publish)
@@ -141,7 +149,10 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
             ]
         )
     )
+    for settle in finish:
+        settle(float(env.now))
 
+    reason = fallback_reason(scenario, strategy)
     return Outcome(
         events_published=stop - first,
         latency_s=deliveries.latency_s,
@@ -156,6 +167,8 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
             for s in subscribers
         ),
         stopped_at_s=float(env.now),
+        engine="fast" if reason is None else "reference",
+        fallback=None if reason == "not a polling strategy" else reason,
     )
 
 
@@ -197,8 +210,10 @@ def _strategy_model(
     deliveries,
     wants,
     round_trips,
+    finish: list,
 ):
-    """Wire up the strategy; returns what to do when an event is published."""
+    """Wire up the strategy; returns what to do when an event is published,
+    and adds to ``finish`` what to do once the run has stopped."""
     times = events.times.tolist()
     if isinstance(strategy, (ShortPoll, LongPoll)):
         return _pollers(
@@ -212,6 +227,7 @@ def _strategy_model(
             legs,
             ledger,
             wants,
+            finish,
         )
     parts = dict(
         publish_times=times,
@@ -271,13 +287,25 @@ def _legs(scenario: Scenario, replication: int, key: int) -> list:
 
 
 def _with_proxies(base: Sampler, proxy: Sampler, proxies: int):
-    def delay_s() -> float:
-        total = base()
-        for _ in range(proxies):
-            total += proxy()
-        return total
+    return ProxiedDelay(base, proxy, proxies)
 
-    return delay_s
+
+def _consumer_leg(scenario: Scenario, replication: int, key: int, i: int, use: int):
+    """One-way delay between consumer ``i`` and the publisher, from the
+    consumer's own streams: ``use`` 0 for its polls, 1 for its
+    acknowledgements. A fixed delay draws nothing and needs no stream."""
+    seed = scenario.simulation.seed
+
+    def sampler(dist, purpose: str) -> Sampler:
+        if dist.kind == "fixed":
+            return Sampler(dist, None)
+        return Sampler(dist, stream(seed, replication, purpose, key, i, use))
+
+    network = sampler(scenario.network.latency_s, "network")
+    if scenario.sidecar is None:
+        return network
+    proxy = sampler(scenario.sidecar.latency_s, "sidecar")
+    return ProxiedDelay(network, proxy, PROXIES[PUBLISHER_SUBSCRIBERS])
 
 
 def _wants(scenario: Scenario, replication: int, n_events: int) -> np.ndarray | None:
@@ -305,8 +333,13 @@ def _pollers(
     legs,
     ledger,
     wants,
+    finish,
 ):
-    """Start the consumers; returns what to do when an event is published."""
+    """Start the consumers; returns what to do when an event is published.
+
+    Each consumer has its own streams: the delays of its polls, of its
+    acknowledgements, and its own draws (false empty answers, jitter).
+    """
     shared = strategy.shared_queue
     feed = Feed(
         env,
@@ -316,32 +349,60 @@ def _pollers(
         strategy.visibility_timeout_s,
         on_redelivery=lambda event: ledger.redelivery(events_times[event]),
     )
-    parts = dict(
-        env=env,
-        feed=feed,
-        delay_s=legs[PUBLISHER_SUBSCRIBERS],
-        ledger=ledger,
-        rng=stream(
-            scenario.simulation.seed, replication, "poll", name_key(strategy.name)
-        ),
-        wants=wants,
+    seed, key = scenario.simulation.seed, name_key(strategy.name)
+    short = isinstance(strategy, ShortPoll)
+    draws = short and (
+        strategy.false_empty_probability > 0
+        or (strategy.backoff is not None and strategy.backoff.jitter != "none")
     )
-    if isinstance(strategy, ShortPoll):
-        phases = _phases(scenario, strategy, replication, len(subscribers))
-        for sub, phase in zip(subscribers, phases):
-            ShortPollConsumer(
-                strategy,
-                phase,
-                source=0 if shared else sub.index,
-                subscriber=sub,
-                **parts,
-            )
-    else:
-        for sub in subscribers:
-            LongPollConsumer(
-                strategy, source=0 if shared else sub.index, subscriber=sub, **parts
-            )
+    poll_legs = [
+        _consumer_leg(scenario, replication, key, s.index, 0) for s in subscribers
+    ]
+    parkings = None
+    if fallback_reason(scenario, strategy) is None:
+        parkings = _parkings(env, strategy, subscribers, poll_legs)
+        feed.parkings = parkings
+        finish.extend(parking.finish for parking in parkings)
+    phases = (
+        _phases(scenario, strategy, replication, len(subscribers)) if short else None
+    )
+    for sub in subscribers:
+        parts = {
+            "env": env,
+            "feed": feed,
+            "source": 0 if shared else sub.index,
+            "subscriber": sub,
+            "delay_s": poll_legs[sub.index],
+            "ack_delay_s": None
+            if strategy.ack == "none"
+            else _consumer_leg(scenario, replication, key, sub.index, 1),
+            "ledger": ledger,
+            "rng": stream(seed, replication, "poll", key, sub.index) if draws else None,
+            "wants": wants,
+            "parking": None
+            if parkings is None
+            else parkings[0 if shared else sub.index],
+        }
+        if short:
+            ShortPollConsumer(strategy, phases[sub.index], **parts)
+        else:
+            LongPollConsumer(strategy, **parts)
     return lambda _event: feed.publish()
+
+
+def _parkings(env, strategy, subscribers, poll_legs) -> list[Parking]:
+    """One parking per source. Competing short pollers with a fixed delay
+    that no downtime interrupts wake one at a time (see Parking)."""
+    if not strategy.shared_queue:
+        return [Parking(env) for _ in subscribers]
+    delay = poll_legs[0].constant
+    fleet = (
+        isinstance(strategy, ShortPoll)
+        and delay is not None
+        and 2 * delay < strategy.interval_s
+        and not any(s.availability.windows for s in subscribers)
+    )
+    return [Parking(env, strategy.interval_s if fleet else None)]
 
 
 def _phases(scenario, strategy: ShortPoll, replication: int, n: int) -> list[float]:

@@ -30,8 +30,18 @@ class Availability:
         self._starts = [w[0] for w in self.windows]
 
     def is_down(self, t: float) -> bool:
+        if not self._starts:
+            return False
         i = bisect.bisect_right(self._starts, t) - 1
         return i >= 0 and t < self.windows[i][1]
+
+    def down_mask(self, times: np.ndarray) -> np.ndarray:
+        """:meth:`is_down` of each of ``times``, at once."""
+        if not self.windows:
+            return np.zeros(len(times), dtype=bool)
+        i = np.searchsorted(self._starts, times, side="right") - 1
+        ends = np.array([w[1] for w in self.windows])
+        return (i >= 0) & (times < ends[np.maximum(i, 0)])
 
     def up_at(self, t: float) -> float:
         """When the subscriber is next up: ``t`` itself if it is up then."""

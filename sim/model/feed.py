@@ -11,10 +11,16 @@ peek-lock: an event handed out is hidden, not removed, until the consumer
 acknowledges it; if no acknowledgement has arrived when the timeout
 expires, the event becomes visible again, is handed out again, and its
 subscriber may handle it twice. Without one, an event handed out is gone.
+
+A source may have a *parking* (see :mod:`sim.model.skipping`): consumers
+whose polls can only come back empty wait there instead of polling, and
+the feed tells the parking whenever something becomes visible at the
+source, before it wakes the long polls held open.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from collections.abc import Callable
 
@@ -50,7 +56,9 @@ class Feed:
         self._visibility_s = visibility_timeout_s
         self._on_redelivery = on_redelivery
         self._answers = 0
-        self._waiters: list[Waiter] = []
+        # long polls held open, in the order they reached the publisher
+        self._waiters: list[tuple[float, Waiter]] = []
+        self.parkings: list | None = None
         self.published = 0
 
     def publish(self) -> None:
@@ -61,10 +69,22 @@ class Feed:
         not answer keeps waiting.
         """
         self.published += 1
+        if self.parkings is not None:
+            for parking in self.parkings:
+                parking.visible()
         self._wake()
 
     def published_at(self, event: int) -> float:
         return self._times[event]
+
+    def quiet(self, source: int) -> bool:
+        """Nothing visible at ``source`` and nothing can become visible
+        there before the next publish: no event is handed out unacknowledged."""
+        return (
+            self._cursor[source] == self.published
+            and not self._visible_again[source]
+            and not self._leases[source]
+        )
 
     def has_new(self, source: int) -> bool:
         return self._cursor[source] < self.published or bool(
@@ -86,6 +106,8 @@ class Feed:
             self._cursor[source] = stop
         if self._visibility_s is not None and events:
             self._lease(source, events)
+        if self.parkings is not None and self.has_new(source):
+            self.parkings[source].visible()
         return events, body
 
     def acknowledge(self, source: int, event: int) -> None:
@@ -94,11 +116,21 @@ class Feed:
         changes nothing; the event will be handed out again."""
         self._leases[source].pop(event, None)
 
-    def wait(self, wake: Waiter) -> None:
-        self._waiters.append(wake)
+    def wait(self, wake: Waiter, arrived_at: float) -> None:
+        """Hold a long poll that reached the publisher at ``arrived_at``;
+        held polls are answered in the order they arrived."""
+        waiters = self._waiters
+        if not waiters or waiters[-1][0] <= arrived_at:
+            waiters.append((arrived_at, wake))
+        else:
+            at = bisect.bisect_right(waiters, arrived_at, key=lambda w: w[0])
+            waiters.insert(at, (arrived_at, wake))
 
     def cancel(self, wake: Waiter) -> None:
-        self._waiters.remove(wake)
+        for i, (_, held) in enumerate(self._waiters):
+            if held == wake:
+                del self._waiters[i]
+                return
 
     def _lease(self, source: int, events: list[int]) -> None:
         self._answers += 1
@@ -117,8 +149,10 @@ class Feed:
             if self._on_redelivery is not None:
                 self._on_redelivery(event)
         if expired:
+            if self.parkings is not None:
+                self.parkings[source].visible()
             self._wake()
 
     def _wake(self) -> None:
         if self._waiters:
-            self._waiters = [wake for wake in self._waiters if not wake()]
+            self._waiters = [w for w in self._waiters if not w[1]()]

@@ -137,6 +137,23 @@ class Ledger:
             self.polls += 1
             self.empty_polls += events == 0
 
+    def count_empty_polls(self, count: int) -> None:
+        """``count`` empty polls that reached the publisher in the window,
+        booked at once: each is a request without a body, from a
+        subscriber's consumer to the publisher, answered with nothing."""
+        if count <= 0:
+            return
+        link = PUBLISHER_SUBSCRIBERS
+        self.requests += count
+        self.link_requests[link] += count
+        self.bytes[link] += count * self._framing
+        cpu = self.cpu_s
+        cpu[SUBSCRIBERS] += count * self._sent
+        cpu[PUBLISHER] += count * self._handled
+        cpu[SIDECARS] += count * self._proxy_cpu_s * PROXIES[link]
+        self.polls += count
+        self.empty_polls += count
+
     def timeout(self, now: float) -> None:
         """A caller gave up waiting for a reply."""
         if self.start_s <= now < self.end_s:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
-from sim.model.engine import Sampler, later
+from sim.model.engine import Sampler, at_place, later, reserve
 from sim.model.ledger import (
     BROKER,
     BROKER_SUBSCRIBERS,
@@ -102,6 +102,12 @@ class Pusher:
         self.on_acknowledged = on_acknowledged
         self.in_flight = 0
         self.queue: deque[_Delivery] = deque()
+        # Attempts awaiting an answer, oldest first, with the place in the
+        # event queue of their timeout. Only the oldest still waiting has
+        # its timeout in the queue: an answered attempt's timeout would do
+        # nothing, so most are never scheduled.
+        self._deadlines: deque[tuple[tuple[float, int], _Delivery, int]] = deque()
+        self._timer_set = False
 
     def push(self, event: int, subscriber: int) -> None:
         self.queue.append(_Delivery(event, subscriber))
@@ -122,7 +128,9 @@ class Pusher:
             d.waiting = True
             self.in_flight += 1
             later(self.env, self.delay_s(), self._arrive, d)
-            later(self.env, self.timeout_s, self._timed_out, d, d.attempt)
+            self._deadlines.append((reserve(self.env, self.timeout_s), d, d.attempt))
+            if not self._timer_set:
+                self._set_timer()
 
     def _arrive(self, d: _Delivery) -> None:
         now = self.env.now
@@ -170,6 +178,23 @@ class Pusher:
             self._adapt(success=False)
             self._retry(d, retry_after)
         self._pump()
+
+    def _set_timer(self) -> None:
+        """Put the timeout of the oldest attempt still waiting in the queue."""
+        deadlines = self._deadlines
+        while deadlines:
+            place, d, attempt = deadlines[0]
+            if d.waiting and d.attempt == attempt:
+                at_place(self.env, place, self._deadline)
+                self._timer_set = True
+                return
+            deadlines.popleft()
+        self._timer_set = False
+
+    def _deadline(self) -> None:
+        _, d, attempt = self._deadlines.popleft()
+        self._set_timer()
+        self._timed_out(d, attempt)
 
     def _timed_out(self, d: _Delivery, attempt: int) -> None:
         if not (d.waiting and d.attempt == attempt):

@@ -57,6 +57,7 @@ class Deliveries:
         wanted: np.ndarray | None = None,
     ):
         self._times = times
+        self._published = times.tolist()  # scalars read faster from a list
         self._first = first
         self._count = count
         self._slots = slots
@@ -78,9 +79,10 @@ class Deliveries:
 
     def handled(self, event: int, slot: int, started_s: float) -> None:
         """The first successful handling of ``event`` by ``slot``."""
-        i = self._pair(event, slot)
-        if i is not None:
-            self.latency_s[i] = started_s - self._times[event]
+        k = event - self._first
+        if 0 <= k < self._count:
+            i = k * self._slots + slot
+            self.latency_s[i] = started_s - self._published[event]
             self._settle(i)
 
     def abandon(self, event: int, slot: int, copies_pending: bool) -> None:
@@ -98,7 +100,12 @@ class Deliveries:
             self._settle(i)
 
     def published_at(self, event: int) -> float:
-        return self._times[event]
+        return self._published[event]
+
+    @property
+    def n_events(self) -> int:
+        """Events of the whole run, in the window or not."""
+        return len(self._times)
 
     def censored_s(self, now: float) -> np.ndarray:
         """How long each pair still on its way at ``now`` has waited so far:
@@ -116,6 +123,42 @@ class Deliveries:
             self.settled += 1
             if self.settled == self._count * self._slots:
                 self._complete.succeed()
+
+
+class EventSet:
+    """The events a subscriber has handled, for spotting duplicates.
+
+    A set while it is small; once it holds more than a fortieth of the
+    run's events, a byte per event costs less memory (a set spends about 50
+    bytes on each member), and it becomes one.
+    """
+
+    __slots__ = ("_events", "_flags", "_limit", "_size")
+
+    def __init__(self, n_events: int):
+        self._events: set[int] | None = set()
+        self._flags: bytearray | None = None
+        self._size = n_events
+        self._limit = n_events // 40
+
+    def __contains__(self, event: int) -> bool:
+        if self._flags is not None:
+            return self._flags[event] == 1
+        return event in self._events
+
+    def add(self, event: int) -> None:
+        if self._flags is not None:
+            self._flags[event] = 1
+            return
+        self._events.add(event)
+        if len(self._events) > self._limit:
+            self._to_flags()
+
+    def _to_flags(self) -> None:
+        flags = bytearray(self._size)
+        for event in self._events:
+            flags[event] = 1
+        self._flags, self._events = flags, None
 
 
 class Subscriber:
@@ -151,7 +194,7 @@ class Subscriber:
             None if limit is None else TokenBucket(limit, spec.faults.rate_limit_burst)
         )
         self._queue: deque[tuple[int, Respond | None]] = deque()
-        self._done: set[int] = set()
+        self._done = EventSet(deliveries.n_events)
         self._copies: dict[int, int] = {}  # event -> copies queued or in service
         self._on_drained: tuple[int, Callable[[], None]] | None = None
         self._claims = claim_checks
@@ -160,6 +203,12 @@ class Subscriber:
     def backlog(self) -> int:
         """Events handed over but not yet started."""
         return len(self._queue)
+
+    @property
+    def awaits_drain(self) -> bool:
+        """Someone waits for the backlog to come down (see
+        :meth:`when_backlog_at_most`)."""
+        return self._on_drained is not None
 
     def is_down(self, now: float) -> bool:
         return self.availability.is_down(now)
