@@ -11,6 +11,7 @@ import math
 import os
 import platform
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,28 @@ PROFILE_FILE = "profile.toml"
 COMPARE_CSV = "compare.csv"
 COMPARE_PNG = "compare.png"
 
+
+class _Finite(click.FloatRange):
+    """A float range that also refuses nan and infinities (a nan compares
+    false with both bounds, so a plain range lets it through)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+class _OutPath(click.Path):
+    """A path that is not empty (an empty --out would mean the current
+    folder, which nobody means)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path; give a file or folder name.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 _scenario = click.argument("scenario", metavar="SCENARIO")
 _strategy = click.option(
     "--strategy",
@@ -34,13 +57,13 @@ _strategy = click.option(
 _duration = click.option(
     "--duration",
     "duration_s",
-    type=click.FloatRange(min=0.5, max=600),
+    type=_Finite(min=0.5, max=600),
     metavar="S",
     help="Real seconds of publishing (default: the scenario's live.duration_s, 5).",
 )
 _out = click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=_OutPath(file_okay=False, path_type=Path),
     help="Results folder.",
 )
 
@@ -78,7 +101,7 @@ def live(
 @click.command("calibrate")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_OutPath(dir_okay=False, path_type=Path),
     default=RESULTS_ROOT / "calibration" / PROFILE_FILE,
     show_default=True,
     help="Where to write the cost profile (TOML).",
@@ -92,7 +115,7 @@ def live(
 )
 @click.option(
     "--gap-ms",
-    type=click.FloatRange(min=0, max=1000),
+    type=_Finite(min=0, max=1000),
     default=20.0,
     show_default=True,
     help="Pause between requests; 0 times them back to back.",
@@ -106,6 +129,7 @@ def calibrate(out: Path, requests: int, gap_ms: float) -> None:
     (each finds the process idle and its caches cold); the back-to-back
     figures are written too, for reference. Takes about
     REQUESTS x GAP_MS plus a few seconds."""
+    _check_profile_out(out)
     profile = _calibrate(requests, gap_ms / 1000)
     _write_profile(out, profile)
     for table in ("costs", "costs_back_to_back", "network", "envelopes"):
@@ -148,6 +172,7 @@ def compare(
     if profile is None:
         click.echo("calibrating (no --profile given) ...", err=True)
         profile = folder / PROFILE_FILE
+        _check_profile_out(profile)
         _write_profile(profile, _calibrate(500, 0.02))
     figures = _profile_figures(profile, read_cost_profile)
     costs = Costs(**figures["costs"], profile=str(profile))
@@ -186,6 +211,37 @@ def _calibrate(requests: int, gap_s: float) -> dict:
     from sim.live.calibrate import calibrate as measure
 
     return measure(requests, gap_s)
+
+
+def _check_profile_out(path: Path) -> None:
+    """Refuse, before anything is measured, a profile path that cannot or
+    must not be written: the file is written beside itself and renamed over
+    the path, which would replace a device, a pipe or a socket with an
+    ordinary file."""
+    from sim.errors import ResultsError
+
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise ResultsError(
+            f"{path}: is {kind}; --out must name a regular file (new or to replace)"
+        )
+    parent = path.parent
+    for folder in (parent, *parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ResultsError(
+                    f"{path}: {folder} is not a folder; --out must name a file in one"
+                )
+            break
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise ResultsError(
+            f"{path}: cannot write the profile here ({exc.strerror}); "
+            "choose another --out"
+        ) from None
 
 
 def _write_profile(path: Path, profile: dict) -> None:
@@ -316,6 +372,8 @@ def _comparison_text(table: pd.DataFrame) -> str:
 
 
 def _num(value: float) -> str:
+    if not math.isfinite(value):
+        return "-" if math.isnan(value) else str(value)
     if value == int(value) and abs(value) < 1e12:
         return f"{int(value):,}"
     return f"{value:.3g}"

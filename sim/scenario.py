@@ -290,11 +290,24 @@ COST_FIELDS = (
 )
 
 
+PROFILE_TABLES = ("machine", "costs", "costs_back_to_back", "network", "envelopes")
+
+
 def read_cost_profile(path: Path) -> dict[str, float]:
     """The four cost figures of a profile's ``[costs]`` table; ValueError
-    naming the file, the key, the value and what was expected."""
+    naming the file, the key, the value and what was expected.
+
+    A profile is a regular file of tables (those ``python -m sim calibrate``
+    writes); its ``[costs]`` holds the four figures and nothing else, so a
+    misspelt figure is refused rather than silently left to the scenario.
+    """
     where = f"profile {str(path)!r}"
     try:
+        if path.exists() and not path.is_file():
+            raise ValueError(
+                f"{where}: is not a regular file; expected a cost profile written "
+                "by 'python -m sim calibrate --out FILE'"
+            )
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(
@@ -303,10 +316,26 @@ def read_cost_profile(path: Path) -> dict[str, float]:
         ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{where}: cannot be read as TOML: {exc}") from None
+    for name, value in table.items():
+        if name not in PROFILE_TABLES:
+            raise ValueError(
+                f"{where}: unknown table {name!r}; valid tables: "
+                f"{', '.join(PROFILE_TABLES)}"
+            )
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"{where}: {name}: got {value!r}; expected a table ([{name}])"
+            )
     costs = table.get("costs")
-    if not isinstance(costs, dict):
+    if costs is None:
         raise ValueError(
             f"{where}: no [costs] table; expected one with {', '.join(COST_FIELDS)}"
+        )
+    unknown = sorted(set(costs) - set(COST_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"{where}: costs.{unknown[0]}: unknown key; valid keys here: "
+            f"{', '.join(COST_FIELDS)}"
         )
     figures = {}
     for key in COST_FIELDS:
@@ -316,9 +345,9 @@ def read_cost_profile(path: Path) -> dict[str, float]:
             or not isinstance(value, (int, float))
             or not (math.isfinite(value) and value >= 0)
         ):
+            got = "missing" if value is None else f"got {value!r}"
             raise ValueError(
-                f"{where}: costs.{key}: got {value!r}; expected a number of CPU "
-                "seconds >= 0"
+                f"{where}: costs.{key}: {got}; expected a number of CPU seconds >= 0"
             )
         figures[key] = float(value)
     return figures

@@ -74,13 +74,14 @@ def comparison_table(
 ) -> pd.DataFrame:
     """One row per strategy and metric from ``(strategy, transport,
     predicted metrics, measured metrics)``; a metric both runs put at zero
-    (the broker's CPU where there is no broker, polls of a push) is left out.
+    (the broker's CPU where there is no broker, polls of a push) or leave
+    undefined (the latency of a run that delivered nothing) is left out.
     ``ratio`` is measured / predicted."""
     records = []
     for strategy, transport, predicted, measured in rows:
         for metric, target in TARGETS.items():
             p, m = float(predicted[metric]), float(measured[metric])
-            if p == 0 and m == 0:
+            if (p == 0 and m == 0) or (math.isnan(p) and math.isnan(m)):
                 continue
             slack = timer_resolution_s if metric.startswith("latency") else 0.0
             records.append(
@@ -91,7 +92,7 @@ def comparison_table(
                     "unit": BY_NAME[metric].unit,
                     "predicted": p,
                     "measured": m,
-                    "ratio": m / p if p else math.nan,
+                    "ratio": m / p if p and not math.isnan(p) else math.nan,
                     "target": target.describe(slack),
                     "met": target.met(p, m, slack),
                 }

@@ -133,6 +133,9 @@ def plan_live(
     duration_s: float | None = None,
 ) -> LivePlan:
     """Load ``path`` and cut it to what a live run on this machine can do."""
+    file = Path(path)
+    if file.exists() and not (file.is_file() or file.is_dir()):
+        raise LiveError(f"{path}: is not a regular file; expected a TOML scenario")
     source, raw, _ = _read_toml(path)
     spec = _validate(LiveSpec, raw.get("live", {}), source, prefix="live")
     scenario = load_scenario(path)
