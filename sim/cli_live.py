@@ -175,7 +175,7 @@ def compare(
         _check_profile_out(profile)
         _write_profile(profile, _calibrate(500, 0.02))
     figures = _profile_figures(profile, read_cost_profile)
-    costs = Costs(**figures["costs"], profile=str(profile))
+    costs = Costs(**figures["costs"], profile=str(profile.resolve()))
     predicted_scenario = plan.scenario.model_copy(update={"costs": costs})
     timer_s = figures["timer_resolution_s"]
 
@@ -184,7 +184,14 @@ def compare(
     lives = _run_all(plan)
     predicted = [run(predicted_scenario, name, 0) for name in plan.strategies]
     _write_live(folder / "live", plan, lives, "live", started)
-    _write_live(folder / "simulated", plan, predicted, "simulated", started)
+    _write_live(
+        folder / "simulated",
+        plan,
+        predicted,
+        "simulated",
+        started,
+        scenario=predicted_scenario,
+    )
 
     table = comparison_table(
         [
@@ -302,9 +309,12 @@ def _run_all(plan) -> list:
     return runs
 
 
-def _write_live(folder: Path, plan, runs, mode: str, started: float) -> None:
+def _write_live(
+    folder: Path, plan, runs, mode: str, started: float, scenario=None
+) -> None:
     """A results folder like a one-point sweep's, so charts and summaries
-    read it; the manifest says how the run was made and what was cut."""
+    read it; the manifest says how the run was made and what was cut, and
+    holds ``scenario`` (default: the plan's), the one the runs used."""
     from sim.sweep import write_results
 
     results = [getattr(r, "result", r) for r in runs]
@@ -324,7 +334,7 @@ def _write_live(folder: Path, plan, runs, mode: str, started: float) -> None:
             getattr(r, "result", r).strategy: list(getattr(r, "notes", ()))
             for r in runs
         },
-        "scenario": plan.scenario.model_dump(mode="json"),
+        "scenario": (scenario or plan.scenario).model_dump(mode="json"),
         "software": {"python": sys.version.split()[0], "platform": platform.platform()},
         "started_at": datetime.fromtimestamp(started, UTC).isoformat(
             timespec="seconds"

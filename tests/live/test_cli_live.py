@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.metrics import METRIC_NAMES
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, read_cost_profile
 from sim.sweep import read_results
 
 
@@ -103,4 +103,7 @@ def test_compare_prints_and_writes_predicted_beside_measured(write_scenario, tmp
     assert "short_poll" in done.stdout and "figures within target" in done.stdout
     assert (out / "compare.png").stat().st_size > 10_000
     read_results(out / "live")
-    read_results(out / "simulated")
+    _, simulated = read_results(out / "simulated")
+    used = simulated["scenario"]["costs"]
+    assert used["profile"] == str(profile.resolve())
+    assert used == {**read_cost_profile(profile), "profile": str(profile.resolve())}
