@@ -37,7 +37,14 @@ import time
 from datetime import UTC, datetime
 
 from sim.live.plan import PARSED_ENVELOPES
-from sim.live.wire import cpu_s, envelope, now_ns, read_event, tcp_counters
+from sim.live.wire import (
+    cpu_s,
+    envelope,
+    now_ns,
+    read_event,
+    start_ignoring_interrupts,
+    tcp_counters,
+)
 
 BODY = b"{}"
 
@@ -72,7 +79,7 @@ def measure_requests(requests: int, gap_s: float = 0.0) -> dict[str, float]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     server = context.Process(target=_serve, args=(child, requests), daemon=True)
-    server.start()
+    start_ignoring_interrupts(server)
     try:
         if not parent.poll(30):
             raise RuntimeError("the calibration server did not start")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import http.client
 import http.server
 import queue
+import signal
 import socketserver
 import threading
 import time
@@ -737,6 +738,7 @@ def main(config: RoleConfig, conn, delivered) -> None:
     """A role's process: set up, report ready, run from the start instant
     the parent sends, report the result, and clean up in every case."""
     role = None
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
     try:
         role = ROLES[config.role](config, delivered)
         conn.send(("ready", role.ready_info()))

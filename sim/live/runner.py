@@ -26,7 +26,13 @@ import numpy as np
 
 from sim.live.plan import LiveError, LivePlan
 from sim.live.roles import NS, RoleConfig, main
-from sim.live.wire import MIN_PAYLOAD_BYTES, broker_process, now_ns, process_cpu_s
+from sim.live.wire import (
+    MIN_PAYLOAD_BYTES,
+    broker_process,
+    now_ns,
+    process_cpu_s,
+    start_ignoring_interrupts,
+)
 from sim.metrics import latency_quantiles, metrics_row
 from sim.model import Outcome
 from sim.model.ledger import LINKS, ROLES
@@ -36,6 +42,8 @@ from sim.run import RunResult
 
 START_MARGIN_S = 0.5  # from the last process ready to the common start
 JOIN_S = 5.0  # how long a process may take to exit once told to stop
+EXPIRY_S = 60  # a broker object outlives a killed run by at most this
+REFRESH_S = 5.0  # how often a running run renews its broker objects' expiry
 
 
 @dataclass(frozen=True)
@@ -210,11 +218,15 @@ class _Group:
 
         end = t0 + int(publisher.deadline_s * NS)
         window_end = t0 + int(publisher.duration_s * NS)
+        refresh_at = now_ns() + int(REFRESH_S * NS)
         while now_ns() < end:
             if now_ns() >= window_end and sum(delivered[:]) >= expected:
                 break
             if any(not p.is_alive() for p in self.processes):
                 break
+            if now_ns() >= refresh_at:
+                broker.refresh()
+                refresh_at = now_ns() + int(REFRESH_S * NS)
             time.sleep(0.01)
         self._stop()
         broker_after = broker.cpu_s()
@@ -233,7 +245,7 @@ class _Group:
         process = self.context.Process(
             target=main, args=(config, child, delivered), daemon=True
         )
-        process.start()
+        start_ignoring_interrupts(process)
         child.close()
         self.processes.append(process)
         self.pipes.append(parent)
@@ -306,11 +318,16 @@ class _NoBroker:
     def cpu_s(self) -> float | None:
         return 0.0
 
+    def refresh(self) -> None:
+        pass
+
 
 class _RabbitMQ:
     """The run's fan-out exchange and one queue per subscriber on RabbitMQ,
-    under names no other run uses; deleted on the way out (and expiring on
-    their own a minute after the last use, should this process die)."""
+    under names no other run uses; deleted on the way out. Should this
+    process die, each queue expires ``EXPIRY_S`` after its last use
+    (``x-expires``) and the exchange, ``auto_delete``, goes with the last
+    queue bound to it."""
 
     def __init__(self, plan: LivePlan, subscribers: int):
         self.url = plan.spec.broker_url
@@ -330,17 +347,21 @@ class _RabbitMQ:
                 f"{exc}; start it, or set live.broker_url"
             ) from None
         channel = self.connection.channel()
-        channel.exchange_declare(self.exchange, "fanout", auto_delete=False)
+        channel.exchange_declare(self.exchange, "fanout", auto_delete=True)
         for q in self.queues:
-            channel.queue_declare(q, arguments={"x-expires": 60_000})
+            channel.queue_declare(q, arguments={"x-expires": EXPIRY_S * 1000})
             channel.queue_bind(q, self.exchange)
         self.channel = channel
         return self
+
+    def refresh(self) -> None:
+        """Nothing to do: a queue in use does not expire."""
 
     def __exit__(self, *exc) -> None:
         try:
             for q in self.queues:
                 self.channel.queue_delete(q)
+            # gone with its last queue (auto_delete); deleting is idempotent
             self.channel.exchange_delete(self.exchange)
         finally:
             self.connection.close()
@@ -354,8 +375,10 @@ class _RabbitMQ:
 
 class _Redis:
     """The run's pub/sub channel and stream on Redis, under a name no other
-    run uses; the stream is deleted on the way out (and given a minute to
-    live, should this process die). A channel holds nothing to delete."""
+    run uses; the stream is deleted on the way out. It is created empty
+    before the run with a time to live of ``EXPIRY_S``, renewed while the
+    run goes on (``XADD`` keeps it), so a killed run's stream is gone
+    within a minute. A channel holds nothing to delete."""
 
     def __init__(self, plan: LivePlan, subscribers: int):
         self.url = plan.spec.redis_url
@@ -375,7 +398,14 @@ class _Redis:
                 f"Redis is not reachable at {self.url}: {type(exc).__name__} "
                 f"{exc}; start it, or set live.redis_url"
             ) from None
+        # an empty stream (MKSTREAM with a group nobody reads from), so that
+        # it has its time to live before the first event is added
+        self.client.xgroup_create(self.exchange, "pollpush", id="$", mkstream=True)
+        self.refresh()
         return self
+
+    def refresh(self) -> None:
+        self.client.expire(self.exchange, EXPIRY_S)
 
     def __exit__(self, *exc) -> None:
         try:

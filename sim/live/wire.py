@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import socket
 import struct
 import time
@@ -37,6 +38,24 @@ _TCP_INFO_SIZE = 136
 _HEAD = '{"event":%d,"published_ns":%d,"pad":"'
 _TAIL = '"}'
 MIN_PAYLOAD_BYTES = len(_HEAD % (0, 10**19)) + len(_TAIL) + 6
+
+
+def start_ignoring_interrupts(process) -> None:
+    """Start a spawned ``process`` with SIGINT ignored from its first
+    instruction (an ignored signal stays ignored across ``exec``, and Python
+    then installs no KeyboardInterrupt handler), so that a Ctrl-C to the
+    process group reaches only the parent, which stops its children in
+    order. Outside the main thread the disposition cannot change and the
+    child starts as it is."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:
+        process.start()
+        return
+    try:
+        process.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def now_ns() -> int:

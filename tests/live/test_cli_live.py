@@ -107,3 +107,38 @@ def test_compare_prints_and_writes_predicted_beside_measured(write_scenario, tmp
     used = simulated["scenario"]["costs"]
     assert used["profile"] == str(profile.resolve())
     assert used == {**read_cost_profile(profile), "profile": str(profile.resolve())}
+
+
+def test_ctrl_c_stops_every_process_quietly(write_scenario, tmp_path):
+    import os
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "live",
+            write_scenario(),
+            "--strategy",
+            "short_poll",
+            "--duration",
+            "20",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        # once the processes are spawned and running
+        time.sleep(4)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "aborted" in stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr

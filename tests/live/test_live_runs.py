@@ -196,3 +196,43 @@ def test_a_process_that_fails_is_reported_and_every_process_ends(write_scenario)
         group.close()
     assert multiprocessing.active_children() == []
     assert all(not p.is_alive() for p in group.processes)
+
+
+@needs_rabbitmq
+def test_rabbitmq_objects_of_a_killed_run_expire(write_scenario):
+    import pika
+
+    from sim.live.runner import EXPIRY_S, _RabbitMQ
+
+    plan = plan_live(write_scenario(), "rabbitmq_push")
+    connection = pika.BlockingConnection(
+        pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F")
+    )
+    try:
+        with _RabbitMQ(plan, 2) as broker:
+            channel = connection.channel()
+            # declaring again with the same properties succeeds; another
+            # auto_delete or x-expires would be refused (406)
+            channel.exchange_declare(broker.exchange, "fanout", auto_delete=True)
+            for q in broker.queues:
+                channel.queue_declare(q, arguments={"x-expires": EXPIRY_S * 1000})
+            with pytest.raises(pika.exceptions.ChannelClosedByBroker, match="406"):
+                channel.exchange_declare(broker.exchange, "fanout", auto_delete=False)
+    finally:
+        connection.close()
+    assert_broker_names_deleted((broker.exchange, *broker.queues))
+
+
+@needs_redis
+def test_the_redis_stream_of_a_killed_run_expires(write_scenario):
+    import redis
+
+    from sim.live.runner import EXPIRY_S, _Redis
+
+    plan = plan_live(write_scenario(), "redis_long_poll")
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    with _Redis(plan, 2) as broker:
+        assert 0 < client.ttl(broker.exchange) <= EXPIRY_S
+        client.xadd(broker.exchange, {"d": b"{}"})
+        assert 0 < client.ttl(broker.exchange) <= EXPIRY_S
+    assert client.exists(broker.exchange) == 0
