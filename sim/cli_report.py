@@ -14,8 +14,8 @@ from sim.errors import ResultsError
 
 
 @click.command("report")
-@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
-def report(folder: Path) -> None:
+@click.argument("folder", metavar="DIR", type=click.Path())
+def report(folder: str) -> None:
     """Write DIR/report.html from the results folder DIR: when polling pays,
     in sentences computed from the runs, the charts, the best strategy at
     each point, the crossovers, the summary with 95% intervals, the
@@ -26,9 +26,12 @@ def report(folder: Path) -> None:
     """
     from sim.report import write_report
 
+    expected = "expected a results folder written by python -m sim sweep"
+    if not folder.strip():
+        raise ResultsError(f"no folder named; {expected}")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"{folder}: not a folder; {expected}")
     if not folder.is_dir():
-        raise ResultsError(
-            f"{folder}: no such folder; expected a results folder written by "
-            "python -m sim sweep"
-        )
+        raise ResultsError(f"{folder}: no such folder; {expected}")
     click.echo(f"  {write_report(folder)}")

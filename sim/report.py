@@ -32,7 +32,7 @@ import pandas as pd
 from sim.charts import DPI, figures, mark_crossovers, own_axes
 from sim.compare import CROSSOVER_COLUMNS, all_crossovers
 from sim.errors import ResultsError
-from sim.metrics import BY_NAME
+from sim.metrics import BY_NAME, METRIC_NAMES
 from sim.summary import ratio_interval, summarise
 from sim.sweep import read_results, write_atomic
 
@@ -91,6 +91,7 @@ def write_report(folder: Path) -> Path:
     through a temporary file, so a reader never sees half a page."""
     folder = Path(folder)
     runs, info = read_results(folder)
+    check_results(runs, info, folder)
     page = build_report(runs, info)
     path = folder / REPORT_FILE
     try:
@@ -103,8 +104,77 @@ def write_report(folder: Path) -> Path:
     return path
 
 
+def check_results(runs: pd.DataFrame, info: dict, folder: Path | str = ".") -> None:
+    """Raise :class:`ResultsError` naming the file, field and value if the
+    manifest ``info`` or the ``runs`` are not what a sweep writes: the
+    swept values as lists, the scenario's tables as tables, every metric
+    column numeric."""
+    folder = Path(folder)
+    manifest, table = folder / "manifest.json", folder / "runs.parquet"
+    axes = info.get("axes")
+    if not isinstance(axes, dict):
+        raise ResultsError(
+            f"{manifest}: field 'axes' is {json.dumps(axes, default=str)}; "
+            "expected a table of swept parameters and their values"
+        )
+    for axis, values in axes.items():
+        if not isinstance(values, list) or not values:
+            raise ResultsError(
+                f"{manifest}: field 'axes.{axis}' is "
+                f"{json.dumps(values, default=str)}; expected a non-empty list of "
+                "the values swept"
+            )
+    points = runs["point"].nunique()
+    if not axes and points > 1:
+        raise ResultsError(
+            f"{manifest}: field 'axes' is empty but {table} holds {points} "
+            "points; expected the swept parameters that tell the points apart"
+        )
+    scenario = info.get("scenario")
+    if scenario is not None:
+        if not isinstance(scenario, dict):
+            raise ResultsError(
+                f"{manifest}: field 'scenario' is "
+                f"{json.dumps(scenario, default=str)[:80]}; expected a table"
+            )
+        for key in ("simulation", "workload", "network", "costs", "subscriber"):
+            if key in scenario and not isinstance(scenario[key], dict):
+                raise ResultsError(
+                    f"{manifest}: field 'scenario.{key}' is "
+                    f"{json.dumps(scenario[key], default=str)[:80]}; expected a table"
+                )
+        strategies = scenario.get("strategies", [])
+        if not isinstance(strategies, list) or not all(
+            isinstance(s, dict) for s in strategies
+        ):
+            raise ResultsError(
+                f"{manifest}: field 'scenario.strategies' is "
+                f"{json.dumps(strategies, default=str)[:80]}; expected a list of "
+                "tables, one per strategy"
+            )
+    for name in (*METRIC_NAMES, "replication", "point"):
+        column = runs[name]
+        if not (
+            pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+        ):
+            bad = column[pd.to_numeric(column, errors="coerce").isna()]
+            sample = bad.iloc[0] if len(bad) else column.iloc[0]
+            raise ResultsError(
+                f"{table}: column {name} holds {_kind_of(column)} such as "
+                f"{sample!r}; expected numbers"
+            )
+
+
+def _kind_of(column: pd.Series) -> str:
+    if pd.api.types.is_string_dtype(column) or column.dtype == object:
+        return "text"
+    return f"{column.dtype} values"
+
+
 def build_report(runs: pd.DataFrame, info: dict) -> str:
-    """The report of a sweep's ``runs`` and manifest ``info``, as HTML."""
+    """The report of a sweep's ``runs`` and manifest ``info``, as HTML
+    (checked first with :func:`check_results`)."""
+    check_results(runs, info)
     axes = list(info["axes"])
     summary = summarise(runs, axes)
     crossings = all_crossovers(runs, axes, list(CROSSOVER_METRICS))
@@ -190,16 +260,24 @@ def findings(
             *_cheapest_findings(plain),
         ]
 
+    if not _published(runs):
+        return [_nothing_published(runs, axes), *_cheapest_findings(plain)]
     reference = _cheapest(plain, pushers)
-    latency = plain.pivot_table(index="strategy", columns="metric", values="mean")
+    latency = _latency_table(plain)
     rate = _rate_axis(axes)
+    if rate is not None and runs[rate].nunique() < 2:
+        rate = None  # one rate: the ratios at the point answer
     cpu = crossings[crossings["metric"] == "cpu_s_per_event"]
     out: list[Finding] = []
     for poller in pollers:
         relevant = _relevant_axes(axes, poller)
         if rate is not None:
-            out.append(_rate_headline(cpu, poller, reference, rate, relevant, latency))
+            out.append(
+                _rate_headline(cpu, runs, poller, reference, rate, relevant, latency)
+            )
         for axis in own_axes(axes, poller):
+            if runs[axis].nunique() < 2:
+                continue
             out.append(
                 _interval_headline(cpu, plain, poller, reference, axis, relevant)
             )
@@ -231,10 +309,17 @@ def verdict(
     crossings: pd.DataFrame,
     axes: Sequence[str],
 ) -> list[Finding]:
-    """The answer in one sentence, for a sweep of the event rate alone: up
-    to which rate push costs the least CPU per event, from which rate the
-    first polling strategy costs less and at what latency, and from which
-    rates the others do. Empty for other sweeps."""
+    """The answer in one sentence, for a sweep of the event rate alone.
+
+    Each polling strategy stands in one of a few relations to the push
+    strategy with the least CPU per event (the reference) along the rate:
+    cheaper at every rate swept, cheaper nowhere, cheaper from one rate on
+    (or below one), or an order that changes several times. The sentence
+    names the poller cheaper everywhere if there is one, otherwise the
+    first poller to pay and the rate it pays from; a crossing whose order
+    is not confident on both sides, or a ratio whose 95% interval holds 1,
+    is called a tie within noise, not a win. Empty for other sweeps (and
+    for a sweep of one rate, which the point findings answer)."""
     rate = _rate_axis(axes)
     kinds = runs.groupby("strategy", sort=False)["kind"].first()
     pollers = [s for s, k in kinds.items() if k in POLLING]
@@ -244,43 +329,163 @@ def verdict(
         or not pollers
         or not pushers
         or _relevant_axes(axes, None) != [rate]
+        or runs[rate].nunique() < 2
+        or not _published(runs)
     ):
         return []
     if any(own_axes(axes, p) for p in pollers):
         return []  # the interval decides: see the headline findings
     plain = _plain(summary)
     reference = _cheapest(plain, pushers)
-    latency = plain.pivot_table(index="strategy", columns="metric", values="mean")
+    latency = _latency_table(plain)
     cpu = crossings[crossings["metric"] == "cpu_s_per_event"]
-    paying = []
-    for poller in pollers:
-        rows = _along(cpu, rate, poller, reference, [rate, *own_axes(axes, poller)])
-        above = rows.dropna(subset=["crossover"])
-        above = above[above["lower_above"] == poller]
-        if len(above) == 1 and rows["crossover"].notna().sum() == 1:
-            paying.append((float(above["crossover"].iloc[0]), poller))
     low, high = _num(runs[rate].min()), _num(runs[rate].max())
-    if not paying:
-        return [
-            Finding(
-                f"Not in this sweep: {reference} costs less CPU per event than "
-                f"every polling strategy at every rate from {low} to {high} "
-                "events/s, or the order changes more than once (see below).",
-                headline=True,
+    span = f"from {low} to {high} events/s"
+    everywhere, paying, below, several, ties = [], [], [], [], []
+    for poller in pollers:
+        rows = _along(cpu, rate, poller, reference, [rate])
+        relation = _relation(rows, poller)
+        tied = _tied_rates(runs, poller, reference, rate)
+        if relation.kind == "throughout":
+            (ties if len(tied) == runs[rate].nunique() else everywhere).append(
+                (poller, tied)
             )
-        ]
-    paying.sort()
-    first_rate, first = paying[0]
-    text = (
-        f"Below {_num(first_rate)} events/s, push ({reference}) costs the least "
-        f"CPU per event. From there on {first} costs less, with a median "
-        f"reaction latency of {_seconds(latency.loc[first, 'latency_p50_s'])} "
-        f"instead of {_seconds(latency.loc[reference, 'latency_p50_s'])}"
+        elif relation.kind == "tie" or len(tied) == runs[rate].nunique():
+            ties.append((poller, tied))
+        elif relation.kind == "cross" and len(relation.crossings) == 1:
+            x, side, confident = relation.crossings[0]
+            (paying if side == "above" else below).append((x, poller, confident))
+        elif relation.kind == "cross":
+            several.append((poller, relation.crossings))
+
+    def price(name: str) -> str:
+        return (
+            f"a median reaction latency of {_latency_cell(latency, name)} instead "
+            f"of {_latency_cell(latency, reference)}"
+        )
+
+    sentences = []
+    if everywhere:
+        first, tied = everywhere[0]
+        text = (
+            f"At every rate swept, {span}, polling ({first}) costs less CPU per "
+            f"event than push ({reference}), with {price(first)}"
+        )
+        if tied:
+            text += (
+                f"; within noise (a tie) at {', '.join(_num(t) for t in tied)} events/s"
+            )
+        if len(everywhere) > 1:
+            text += "; so does " + ", ".join(n for n, _ in everywhere[1:])
+        sentences.append(text + ".")
+    elif paying:
+        paying.sort()
+        first_rate, first, confident = paying[0]
+        text = (
+            f"Below {_num(first_rate)} events/s, push ({reference}) costs the "
+            f"least CPU per event. From there on {first} costs less, with "
+            f"{price(first)}"
+        )
+        if not confident:
+            text += " (the order next to that crossing is within noise)"
+        if len(paying) > 1:
+            rest = ", ".join(
+                f"{name} from {_num(x)}" + ("" if sure else " (within noise)")
+                for x, name, sure in paying[1:]
+            )
+            text += f"; {rest} events/s"
+        sentences.append(text + ".")
+    for x, name, confident in below:
+        sentences.append(
+            f"{name} costs less CPU per event than {reference} only below "
+            f"{_num(x)} events/s" + ("" if confident else " (within noise)") + "."
+        )
+    for name, points in several:
+        where = ", ".join(f"{_num(x)}" for x, _, _ in points)
+        sentences.append(
+            f"{name} and {reference} change places {len(points)} times along the "
+            f"rate (at {where} events/s): neither costs less CPU per event "
+            "throughout."
+        )
+    for name, _ in ties:
+        sentences.append(
+            f"{name} and {reference} cost the same CPU per event within noise "
+            f"at every rate {span} (a tie)."
+        )
+    if not sentences:
+        sentences.append(
+            f"Not in this sweep: {reference} costs less CPU per event than "
+            f"every polling strategy at every rate {span}."
+        )
+    return [Finding(" ".join(sentences), headline=True)]
+
+
+@dataclass(frozen=True)
+class _Relation:
+    """How a poller's CPU per event compares with a reference's along one
+    swept parameter: ``kind`` is "throughout" (the poller is cheaper at
+    every value), "never", "tie", "none" (no value where both have one) or
+    "cross"; ``crossings`` holds (value, "above" or "below" (the side where
+    the poller is cheaper), confident)."""
+
+    kind: str
+    crossings: tuple = ()
+
+
+def _relation(rows: pd.DataFrame, poller: str) -> _Relation:
+    if rows.empty:
+        return _Relation("none")
+    crossed = rows.dropna(subset=["crossover"])
+    if crossed.empty:
+        lower = rows.iloc[0]["lower_below"]
+        if lower == poller:
+            return _Relation("throughout")
+        return _Relation("tie" if lower == "tie" else "never")
+    return _Relation(
+        "cross",
+        tuple(
+            (
+                float(r["crossover"]),
+                "above" if r["lower_above"] == poller else "below",
+                bool(r["confident"]),
+            )
+            for _, r in crossed.sort_values("crossover").iterrows()
+        ),
     )
-    if len(paying) > 1:
-        rest = ", ".join(f"{name} from {_num(x)}" for x, name in paying[1:])
-        text += f"; {rest} events/s"
-    return [Finding(text + ".", headline=True)]
+
+
+def _tied_rates(runs, poller, reference, rate) -> list[float]:
+    """The rates where the 95% interval of the poller's CPU per event over
+    the reference's holds 1 (with one replication there is no interval,
+    and no rate is called a tie)."""
+    tied = []
+    for value in sorted(runs[rate].unique()):
+        r = _ratio(runs, poller, reference, {rate: value})
+        if r is not None and r["ci95_low"] <= 1 <= r["ci95_high"]:
+            tied.append(value)
+    return tied
+
+
+def _published(runs: pd.DataFrame) -> bool:
+    return bool(runs["events_published"].sum() > 0)
+
+
+def _latency_table(plain: pd.DataFrame) -> pd.DataFrame:
+    """Each strategy's latency metrics averaged over the sweep, one column
+    per metric (NaN where none was recorded)."""
+    return plain.pivot_table(
+        index="strategy", columns="metric", values="mean", dropna=False
+    ).reindex(columns=list(dict.fromkeys([*plain["metric"], *_LATENCY])))
+
+
+_LATENCY = ("latency_p50_s", "latency_p99_s", "latency_mean_s")
+
+
+def _latency_cell(latency: pd.DataFrame, name: str, metric="latency_p50_s") -> str:
+    if name not in latency.index or metric not in latency:
+        return "not recorded"
+    value = latency.loc[name, metric]
+    return "not recorded" if pd.isna(value) else _seconds(value)
 
 
 def _mark_polling_crossovers(charts, runs, summary, crossings, axes) -> None:
@@ -334,22 +539,63 @@ def _relevant_axes(axes: Sequence[str], strategy: str | None) -> list[str]:
     ]
 
 
-def _rate_headline(cpu, poller, reference, rate, relevant, latency) -> Finding:
+def _nothing_published(runs: pd.DataFrame, axes: Sequence[str]) -> Finding:
+    rate = _rate_axis(axes)
+    where = (
+        f" (event rates {_num(runs[rate].min())} to {_num(runs[rate].max())} events/s)"
+        if rate is not None
+        else ""
+    )
+    return Finding(
+        f"No event was published in any run of this sweep{where}, so CPU, "
+        "bytes and requests per event are undefined and nothing here says "
+        "when polling pays; the tables below hold what was measured.",
+        headline=True,
+    )
+
+
+def _rate_headline(cpu, runs, poller, reference, rate, relevant, latency) -> Finding:
     """From which event rate on ``poller`` costs less CPU per event than
     ``reference`` (at each value of its own swept fields, if any), and the
     reaction latency it pays for that."""
     rows = _along(cpu, rate, poller, reference, relevant)
     others = [a for a in relevant if a != rate]
+    span = f"from {_num(runs[rate].min())} to {_num(runs[rate].max())} events/s"
     phrases = [
         (where, _phrase(group, poller, "events/s"))
         for where, group in _groups(rows, others)
     ]
     if not others:
-        text, shaky = phrases[0][1] if phrases else ("cannot be compared", False)
+        relation = _relation(rows, poller)
+        text, shaky = phrases[0][1] if phrases else ("", False)
+        noise = _NOISE if shaky else ""
+        if relation.kind == "cross":
+            lead = (
+                f"{poller} pays {text}: there it costs less CPU per event than "
+                f"{reference}{noise}."
+            )
+        elif relation.kind == "throughout":
+            lead = (
+                f"{poller} pays at every rate swept: it costs less CPU per event "
+                f"than {reference} {span}."
+            )
+        elif relation.kind == "never":
+            lead = (
+                f"{poller} does not pay in this sweep: it costs more CPU per "
+                f"event than {reference} at every rate {span}."
+            )
+        elif relation.kind == "tie":
+            lead = (
+                f"{poller} and {reference} cost the same CPU per event within "
+                f"noise at every rate {span}."
+            )
+        else:
+            lead = (
+                f"{poller} and {reference} have no rate where both have a CPU "
+                "per event to compare."
+            )
         return Finding(
-            f"{poller} pays {text}: there it costs less CPU per event than "
-            f"{reference}{_NOISE if shaky else ''}. "
-            f"{_latency_price(latency, poller, reference)}",
+            f"{lead} {_latency_price(latency, poller, reference)}".strip(),
             headline=True,
         )
     listed = "; ".join(f"{where}: {text}" for where, (text, _) in phrases)
@@ -376,7 +622,7 @@ def _interval_headline(cpu, plain, poller, reference, axis, relevant) -> Finding
             text += f" (mean reaction latency {waited} there)"
         phrases.append((where, (text, shaky)))
     listed = "; ".join(
-        f"{where}, with {leaf} {text}" if where else f"with {leaf} {text}"
+        f"{where}, {_on_axis(leaf, text)}" if where else _on_axis(leaf, text)
         for where, (text, _) in phrases
     )
     noise = _NOISE if any(shaky for _, (_, shaky) in phrases) else ""
@@ -410,6 +656,19 @@ def _latency_at(plain, poller, axis, crossings) -> str:
 
 
 _NOISE = " (within noise next to some crossings)"
+
+
+def _on_axis(leaf: str, text: str) -> str:
+    """A :func:`_phrase` read along a poller's own swept field ``leaf``."""
+    if text.startswith(("above", "below")):
+        return f"with {leaf} {text}"
+    if text == "throughout":
+        return f"at every {leaf} swept"
+    if text == "never":
+        return f"at no {leaf} swept (it costs more at every one)"
+    if text == "at no point":
+        return f"at no {leaf} swept (a tie within noise at every one)"
+    return f"along {leaf}: {text}"
 
 
 def _along(cpu, axis, poller, reference, relevant) -> pd.DataFrame:
@@ -462,6 +721,8 @@ def _latency_price(latency: pd.DataFrame, poller: str, reference: str) -> str:
     if "latency_p50_s" not in latency or poller not in latency.index:
         return ""
     mine = latency.loc[poller]
+    if pd.isna(mine["latency_p50_s"]):
+        return "Its reaction latency was not recorded."
     return (
         f"Its reaction latency: {_seconds(mine['latency_p50_s'])} median, "
         f"{_seconds(mine['latency_p99_s'])} p99."
@@ -496,6 +757,35 @@ def _ratio_finding(runs, poller, reference, at: dict) -> tuple[Finding, float] |
 
     Strategies replay the same events in a replication (common random
     numbers), so the ratio of CPU per event is the ratio of total CPU."""
+    r = _ratio(runs, poller, reference, at)
+    if r is None:
+        return None
+    interval = ""
+    if not math.isnan(r["ci95_low"]):
+        interval = (
+            f" [95% interval {_num(max(r['ci95_low'], 0.0))}, {_num(r['ci95_high'])}]"
+        )
+    where = _where(at)
+    where = f"{where[:1].upper()}{where[1:]}, " if where else ""
+    if r["ci95_low"] <= 1 <= r["ci95_high"]:
+        judged = ": a tie within noise, as the interval holds 1"
+    elif math.isnan(r["ci95_low"]):
+        judged = " (one replication, so no interval)"
+    else:
+        judged = ""
+    text = (
+        f"{where}{poller} spends {_num(r['mean'])} times "
+        f"{reference}'s CPU per event{interval}{judged}; "
+        f"{_seconds(r['per_event'])} per event."
+    )
+    return Finding(text), max(r["mean"], 1 / r["mean"]) if r["mean"] > 0 else 0.0
+
+
+def _ratio(runs, poller, reference, at: dict) -> dict | None:
+    """The poller's total CPU over the reference's at one point, pooled
+    over the replications both ran, with its 95% interval (NaN with one
+    replication) and the poller's CPU per event; None where no event was
+    published or the reference spent nothing."""
     rows = _at_point(runs, at)
     mine = rows[rows["strategy"] == poller].set_index("replication")
     theirs = rows[rows["strategy"] == reference].set_index("replication")
@@ -507,19 +797,7 @@ def _ratio_finding(runs, poller, reference, at: dict) -> tuple[Finding, float] |
         mine.loc[both, "cpu_s_total"].to_numpy(float),
         theirs.loc[both, "cpu_s_total"].to_numpy(float),
     )
-    interval = ""
-    if not math.isnan(r["ci95_low"]):
-        interval = (
-            f" [95% interval {_num(max(r['ci95_low'], 0.0))}, {_num(r['ci95_high'])}]"
-        )
-    per_event = mine.loc[both, "cpu_s_total"].sum() / events
-    where = _where(at)
-    where = f"{where[:1].upper()}{where[1:]}, " if where else ""
-    text = (
-        f"{where}{poller} spends {_num(r['mean'])} times "
-        f"{reference}'s CPU per event{interval}: {_seconds(per_event)} per event."
-    )
-    return Finding(text), max(r["mean"], 1 / r["mean"]) if r["mean"] > 0 else 0.0
+    return {**r, "per_event": mine.loc[both, "cpu_s_total"].sum() / events}
 
 
 def _at_point(frame: pd.DataFrame, at: dict) -> pd.DataFrame:
@@ -561,6 +839,8 @@ def _latency_findings(
             means = plain[
                 (plain["strategy"] == name) & (plain["metric"] == "latency_mean_s")
             ].dropna(subset=["mean"])
+            if means.empty:
+                continue
             low, high = (
                 means.loc[means["mean"].idxmin()],
                 means.loc[means["mean"].idxmax()],
@@ -594,7 +874,7 @@ def _empty_poll_findings(plain, pollers, axes) -> list[Finding]:
         where = _where({a: worst[a] for a in _relevant_axes(axes, name)})
         out.append(
             Finding(
-                f"{name}: up to {worst['mean']:.0%} of polls come back empty"
+                f"{name}: up to {_percent(worst['mean'])} of polls come back empty"
                 + (f" ({where})" if where else "")
                 + "."
             )
@@ -1023,6 +1303,17 @@ def _num(value) -> str:
     return f"{value:.3g}"
 
 
+def _percent(value: float) -> str:
+    """A share as a percentage, never rounded to 0% or 100% unless it is
+    exactly that."""
+    for digits in range(4):
+        text = f"{value:.{digits}%}"
+        if 0 < value < 1 and float(text[:-1]) in (0.0, 100.0):
+            continue
+        return text
+    return text
+
+
 def _seconds(value: float) -> str:
     if value is None or math.isnan(value):
         return "-"
@@ -1047,6 +1338,7 @@ __all__ = [
     "REPORT_FILE",
     "Finding",
     "build_report",
+    "check_results",
     "describe_scenario",
     "findings",
     "to_toml",

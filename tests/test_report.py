@@ -121,9 +121,11 @@ def test_the_answer_comes_first_with_crossovers_from_the_results(results):
     for _, row in cpu.iterrows():
         if pd.isna(row["crossover"]):
             expected = (
-                "throughout" if row["lower_below"] == row["strategy"] else "never"
+                "pays at every rate swept"
+                if row["lower_below"] == row["strategy"]
+                else "does not pay in this sweep"
             )
-            assert f"{row['strategy']} pays {expected}" in answer
+            assert f"{row['strategy']} {expected}" in answer
         else:
             side = "above" if row["lower_above"] == row["strategy"] else "below"
             assert (
@@ -208,30 +210,58 @@ def test_report_command_rewrites_the_page(results, python):
         ("empty", "not a results folder; missing runs.parquet, manifest.json"),
         ("parquet", "runs.parquet: cannot be read"),
         ("manifest", "manifest.json: cannot be read"),
+        ("axes-value", "field 'axes.workload.arrivals.rate_per_s' is 5; expected"),
+        ("axes-empty", "field 'axes' is empty but"),
+        ("strategies", "field 'scenario.strategies' is \"x\"; expected a list"),
+        ("workload", "field 'scenario.workload' is null; expected a table"),
+        ("text", "column cpu_s_total holds text such as '0."),
+        ("file", "not a folder; expected a results folder"),
+        ("blank", "no folder named; expected a results folder"),
     ],
 )
 def test_a_bad_folder_is_one_clear_error_and_writes_nothing(
     results, tmp_path, python, damage, message
 ):
+    import json
+
     folder = tmp_path / "damaged"
-    if damage != "missing":
+    if damage == "file":
+        folder.write_text("not a folder")
+    elif damage not in ("missing", "blank"):
         folder.mkdir()
         if damage != "empty":
             for name in ("runs.parquet", "manifest.json"):
                 (folder / name).write_bytes((results / name).read_bytes())
+        if damage in ("parquet", "manifest"):
             target = folder / (
                 "runs.parquet" if damage == "parquet" else "manifest.json"
             )
             target.write_bytes(target.read_bytes()[: len(target.read_bytes()) // 2])
+        info = json.loads((results / "manifest.json").read_text())
+        if damage == "axes-value":
+            info["axes"] = {RATE: 5}
+        elif damage == "axes-empty":
+            info["axes"] = {}
+        elif damage == "strategies":
+            info["scenario"]["strategies"] = "x"
+        elif damage == "workload":
+            info["scenario"]["workload"] = None
+        elif damage == "text":
+            runs = pd.read_parquet(results / "runs.parquet")
+            runs["cpu_s_total"] = runs["cpu_s_total"].map(str)
+            runs.to_parquet(folder / "runs.parquet")
+        if damage not in ("empty", "parquet", "manifest"):
+            (folder / "manifest.json").write_text(json.dumps(info))
         (folder / REPORT_FILE).write_text("the previous report")
 
+    argument = "" if damage == "blank" else str(folder)
     done = subprocess.run(
-        [python, "-m", "sim", "report", str(folder)], capture_output=True, text=True
+        [python, "-m", "sim", "report", argument], capture_output=True, text=True
     )
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
-    if damage != "missing":
+    if damage not in ("missing", "blank", "file"):
         assert (folder / REPORT_FILE).read_text() == "the previous report"
         assert not list(folder.glob(".*.tmp"))
 
@@ -412,3 +442,124 @@ def test_a_report_that_cannot_be_written_is_one_clear_error(results, tmp_path, p
     assert f"{folder / REPORT_FILE}: cannot write the report" in done.stderr
     assert "Traceback" not in done.stderr
     assert not list(folder.glob(".*.tmp"))
+
+
+def _answer(runs, info, crossings=None) -> str:
+    """The bold answer of ``runs``, computed as the report computes it (with
+    ``crossings`` in place of the computed ones if given)."""
+    from sim.compare import all_crossovers
+    from sim.report import CROSSOVER_METRICS, verdict
+    from sim.summary import summarise
+
+    axes = list(info["axes"])
+    summary = summarise(runs, axes)
+    if crossings is None:
+        crossings = all_crossovers(runs, axes, list(CROSSOVER_METRICS))
+    return " ".join(f.text for f in verdict(runs, summary, crossings, axes))
+
+
+def _scaled(runs, strategy, factor):
+    """``runs`` with every CPU figure of ``strategy`` times ``factor``."""
+    runs = runs.copy()
+    mine = runs["strategy"] == strategy
+    for column in [c for c in runs.columns if c.startswith("cpu_s")]:
+        runs.loc[mine, column] = runs.loc[mine, column] * factor
+    return runs
+
+
+def test_a_poller_cheaper_at_every_rate_is_the_answer(results):
+    runs, info = read_results(results)
+    runs = _scaled(runs, "poll", 1e-3)
+    answer = _answer(runs, info)
+    assert answer.startswith(
+        "At every rate swept, from 0.02 to 2 events/s, polling (poll) costs less "
+        "CPU per event than push (fanout)"
+    ), answer
+    assert "Below" not in answer
+    page = _text(_section(build_report(runs, info), "answer"))
+    assert "poll pays at every rate swept" in page
+
+
+def test_a_poller_cheaper_nowhere_says_so_without_never(results):
+    runs, info = read_results(results)
+    runs = _scaled(_scaled(runs, "poll", 1e3), "long", 1e3)
+    answer = _answer(runs, info)
+    assert answer.startswith(
+        "Not in this sweep: fanout costs less CPU per event than every polling "
+        "strategy at every rate from 0.02 to 2 events/s."
+    ), answer
+    page = _text(_section(build_report(runs, info), "answer"))
+    assert "poll does not pay in this sweep: it costs more CPU per event" in page
+    assert "pays never" not in page and "never:" not in page
+
+
+def test_a_crossing_within_noise_is_not_called_a_win(results):
+    from sim.compare import all_crossovers
+    from sim.report import CROSSOVER_METRICS
+
+    runs, info = read_results(results)
+    crossings = all_crossovers(runs, [RATE], list(CROSSOVER_METRICS))
+    crossings["confident"] = True
+    assert "within noise" not in _answer(runs, info, crossings)
+    crossings["confident"] = False
+    answer = _answer(runs, info, crossings)
+    assert "From there on" in answer
+    assert "(the order next to that crossing is within noise)" in answer
+
+
+def test_a_ratio_whose_interval_holds_one_is_a_tie(results):
+    runs, info = read_results(results)
+    runs = runs.copy()
+    fanout = runs[runs["strategy"] == "fanout"].set_index(["point", "replication"])
+    long = runs["strategy"] == "long"
+    keys = pd.MultiIndex.from_frame(runs.loc[long, ["point", "replication"]])
+    # 0.999 times fanout's CPU, give or take 2% from replication to replication
+    wobble = 1 + 0.02 * np.array([-1.0, 1.0, 0.0])[runs.loc[long, "replication"]]
+    runs.loc[long, "cpu_s_total"] = (
+        fanout.loc[keys, "cpu_s_total"].to_numpy() * 0.999 * wobble
+    )
+    runs["cpu_s_per_event"] = runs["cpu_s_total"] / runs["events_published"]
+    runs = _scaled(runs, "poll", 1e3)
+    answer = _answer(runs, info)
+    assert "long and fanout cost the same CPU per event within noise" in answer
+    assert "long costs less" not in answer and "polling (long)" not in answer
+    page = _text(build_report(runs, info))
+    assert "a tie within noise, as the interval holds 1" in page
+
+
+def test_a_sweep_where_no_event_is_published_says_so(results):
+    runs, info = read_results(results)
+    runs = runs.copy()
+    runs["events_published"] = 0
+    answer = _text(_section(build_report(runs, info), "answer"))
+    assert "No event was published in any run of this sweep" in answer
+    assert "CPU, bytes and requests per event are undefined" in answer
+    assert "pays at" not in answer and "does not pay" not in answer
+
+
+def test_a_sweep_of_one_rate_makes_no_range_claims():
+    runs, info = _in_process(["poll", "fanout"], [0.2])
+    answer = _text(_section(build_report(runs, info), "answer"))
+    assert "cannot be compared" not in answer
+    assert "from 0.2 to 0.2" not in answer
+    assert "At 0.2 events/s, poll spends" in answer
+
+
+def test_runs_with_no_latency_at_all_still_make_a_report(results):
+    from sim.metrics import LATENCY_QUANTILES
+
+    runs, info = read_results(results)
+    runs = runs.drop(columns=LATENCY_QUANTILES)
+    for column in [c for c in runs.columns if c.startswith("latency_")]:
+        runs[column] = np.nan
+    answer = _text(_section(build_report(runs, info), "answer"))
+    assert "not recorded" in answer
+
+
+def test_an_empty_poll_share_short_of_all_is_not_rounded_to_all():
+    from sim.report import _percent
+
+    assert _percent(0.998) == "99.8%"
+    assert _percent(1.0) == "100%"
+    assert _percent(0.42) == "42%"
+    assert _percent(0.0004) == "0.04%"
