@@ -85,11 +85,12 @@ def live(
     The scenario is cut to live size first (a few seconds, at most
     live.max_subscribers subscribers); what was cut is printed.
     """
-    from sim.live import plan_live
+    from sim.live import check_brokers, plan_live
 
     plan = plan_live(scenario, strategy_name, duration_s)
     folder = out if out is not None else RESULTS_ROOT / f"live-{plan.scenario.name}"
     _prepare_folder(folder)
+    check_brokers(plan)
     _say_plan(plan)
     started = time.time()
     runs = _run_all(plan)
@@ -160,7 +161,7 @@ def compare(
     the target. Writes DIR/compare.csv, DIR/compare.png, and the results
     folders DIR/live/ and DIR/simulated/ (default DIR:
     results/compare-<scenario>/)."""
-    from sim.live import plan_live
+    from sim.live import check_brokers, plan_live
     from sim.live.compare import comparison_figure, comparison_table
     from sim.run import run
     from sim.scenario import Costs, read_cost_profile
@@ -170,9 +171,13 @@ def compare(
     folder = out if out is not None else RESULTS_ROOT / f"compare-{plan.scenario.name}"
     _prepare_folder(folder)
     if profile is None:
+        _check_profile_out(folder / PROFILE_FILE)
+    else:
+        _profile_figures(profile, read_cost_profile)  # refused before any run
+    check_brokers(plan)
+    if profile is None:
         click.echo("calibrating (no --profile given) ...", err=True)
         profile = folder / PROFILE_FILE
-        _check_profile_out(profile)
         _write_profile(profile, _calibrate(500, 0.02))
     figures = _profile_figures(profile, read_cost_profile)
     costs = Costs(**figures["costs"], profile=str(profile.resolve()))

@@ -19,6 +19,6 @@ profile) and :mod:`~sim.live.compare` (predicted beside measured).
 """
 
 from sim.live.plan import LiveError, LivePlan, plan_live
-from sim.live.runner import run_live
+from sim.live.runner import check_brokers, run_live
 
-__all__ = ["LiveError", "LivePlan", "plan_live", "run_live"]
+__all__ = ["LiveError", "LivePlan", "check_brokers", "plan_live", "run_live"]

@@ -337,15 +337,7 @@ class _RabbitMQ:
         self.pid = broker_process("beam", "rabbit")
 
     def __enter__(self):
-        from sim.live.roles import _amqp
-
-        try:
-            self.connection = _amqp(self.url)
-        except Exception as exc:
-            raise LiveError(
-                f"RabbitMQ is not reachable at {self.url}: {type(exc).__name__} "
-                f"{exc}; start it, or set live.broker_url"
-            ) from None
+        self.connection = connect("rabbitmq", self.url)
         channel = self.connection.channel()
         channel.exchange_declare(self.exchange, "fanout", auto_delete=True)
         for q in self.queues:
@@ -387,17 +379,7 @@ class _Redis:
         self.pid = broker_process("redis-server", "redis-server")
 
     def __enter__(self):
-        from sim.live.roles import _redis
-
-        self.client = _redis(self.url)
-        try:
-            self.client.ping()
-        except Exception as exc:
-            self.client.close()
-            raise LiveError(
-                f"Redis is not reachable at {self.url}: {type(exc).__name__} "
-                f"{exc}; start it, or set live.redis_url"
-            ) from None
+        self.client = connect("redis", self.url)
         # an empty stream (MKSTREAM with a group nobody reads from), so that
         # it has its time to live before the first event is added
         self.client.xgroup_create(self.exchange, "pollpush", id="$", mkstream=True)
@@ -417,6 +399,65 @@ class _Redis:
 
 
 BROKERS = {"http": _NoBroker, "rabbitmq": _RabbitMQ, "redis": _Redis}
+_SETTING = {"rabbitmq": "live.broker_url", "redis": "live.redis_url"}
+_NAME = {"rabbitmq": "RabbitMQ", "redis": "Redis"}
+
+
+def connect(broker: str, url: str):
+    """An open connection to ``broker`` (``"rabbitmq"``: a pika connection,
+    ``"redis"``: a client that has answered a PING), or a LiveError that
+    says what failed: the URL, the connection (refused, at which address) or
+    the broker's answer."""
+    from sim.live.roles import _amqp, _redis
+
+    name, setting = _NAME[broker], _SETTING[broker]
+    try:
+        client = _amqp(url) if broker == "rabbitmq" else _redis(url)
+        if broker == "redis":
+            try:
+                client.ping()
+            except BaseException:
+                client.close()
+                raise
+        return client
+    except ImportError as exc:
+        raise LiveError(
+            f"{name} strategies need {exc.name} (pip install -e '.[live]')"
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise LiveError(
+            f"{setting}: {url!r} is not a valid {name} URL ({exc})"
+        ) from None
+    except Exception as exc:
+        raise LiveError(
+            f"{name} at {url}: {_why(url, exc)}; start it, or set {setting}"
+        ) from None
+
+
+def _why(url: str, exc: Exception) -> str:
+    """What went wrong connecting to ``url``, in words."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (5672 if parts.scheme == "amqp" else 6379)
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            pass
+    except OSError as error:
+        reason = (error.strerror or type(error).__name__).lower()
+        return f"{reason} at {host}:{port}"
+    detail = str(exc).strip() or ", ".join(map(str, exc.args))
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def check_brokers(plan: LivePlan) -> None:
+    """Connect to every broker the plan's strategies go through, and let go:
+    a LiveError before anything runs rather than after the first runs."""
+    for broker in sorted(set(plan.transports.values()) - {"http"}):
+        client = connect(broker, plan.spec.url(broker))
+        client.close()
 
 
 def _polls(logs, duration_s: float) -> tuple[int, int]:

@@ -4,8 +4,11 @@ Nothing here starts a live run."""
 
 import math
 import os
+import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +156,33 @@ def test_undefined_metrics_neither_crash_nor_count_as_misses():
 def test_a_scenario_that_is_not_a_regular_file_is_refused(fifo, tmp_path):
     done = sim("live", str(fifo), "--out", str(tmp_path / "out"))
     refused(done, f"{fifo}: is not a regular file")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", ["live", "compare"])
+def test_an_unreachable_broker_is_named_before_anything_runs(
+    command, write_scenario, tmp_path
+):
+    port = closed_port()
+    path = write_scenario().replace("tiny.toml", "closed.toml")
+    text = Path(write_scenario()).read_text()
+    Path(path).write_text(text.replace("127.0.0.1:5672", f"127.0.0.1:{port}"))
+    started = time.monotonic()
+    done = sim(command, path, "--out", str(tmp_path / "out"))
+    refused(done, f"connection refused at 127.0.0.1:{port}")
+    assert "short_poll (http)" not in done.stderr and "calibrating" not in done.stderr
+    assert time.monotonic() - started < 20
+
+
+def test_an_invalid_broker_url_is_called_invalid(write_scenario, tmp_path):
+    path = write_scenario().replace("tiny.toml", "bogus.toml")
+    text = Path(write_scenario()).read_text()
+    Path(path).write_text(text.replace("%2F", "%2F?bogus=1"))
+    done = sim("live", path, "--strategy", "rabbitmq_push", "--out", str(tmp_path))
+    refused(done, "live.broker_url: 'amqp://guest:guest@127.0.0.1:5672/%2F?bogus=1'")
+    assert "is not a valid RabbitMQ URL (Unknown URL parameter: 'bogus')" in done.stderr
