@@ -19,6 +19,7 @@ varies.
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 from collections.abc import Sequence
@@ -83,6 +84,15 @@ def new_figure(panels: tuple[int, int] = (1, 1)) -> Figure:
     rows, columns = panels
     width, height = PANEL_SIZE
     return Figure(figsize=(width * columns, height * rows), layout="constrained")
+
+
+def png(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes at the charts' resolution: what the report
+    embeds, and what a notebook shows (``IPython.display.Image(png(fig))``)
+    without pyplot."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
 
 
 def _legend(ax: Axes, handles: list | None = None, labels: list | None = None) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import math
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.charts import DPI, figures, mark_crossovers, own_axes
+from sim.charts import figures, mark_crossovers, own_axes, png
 from sim.compare import CROSSOVER_COLUMNS, all_crossovers
 from sim.errors import ResultsError
 from sim.metrics import BY_NAME, METRIC_NAMES
@@ -946,9 +945,7 @@ def _meta(info: dict, runs: pd.DataFrame) -> str:
 
 
 def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return base64.b64encode(png(fig)).decode("ascii")
 
 
 def _charts_section(

@@ -27,3 +27,13 @@ def test_notebook_runs_without_error(path, tmp_path):
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
+    # every cell that draws shows its chart as an image
+    drawing = [
+        c
+        for c in notebook.cells
+        if c.cell_type == "code" and ("plt.show()" in c.source or "png(" in c.source)
+    ]
+    assert drawing, f"{path.name} draws no chart"
+    for cell in drawing:
+        kinds = {k for o in cell.get("outputs", []) for k in o.get("data", {})}
+        assert "image/png" in kinds, (path.name, cell.source[:80], kinds)
