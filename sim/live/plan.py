@@ -157,6 +157,9 @@ def plan_live(
                 f"{source}: live.{field}: no strategy named {unknown[0]!r}; "
                 f"strategies here: {', '.join(known)}"
             )
+    conflicts = _listing_problems(scenario, spec)
+    if conflicts:
+        raise LiveError(f"{source}: {conflicts[0]}")
     transports = {n: _transport(scenario.strategy(n), spec) for n in names}
     problems = _unsupported(scenario, names, transports)
     if problems:
@@ -164,6 +167,16 @@ def plan_live(
         raise LiveError(f"{source}: cannot be run live:\n{listed}")
 
     scaled, cut = _scale(scenario, spec, duration_s)
+    axes = (
+        (raw.get("sweep") or {}).get("axes")
+        if isinstance(raw.get("sweep"), dict)
+        else None
+    )
+    if axes:
+        scaled.append(
+            f"sweep.axes ({', '.join(map(str, axes))}) not run live: only the "
+            "base scenario is"
+        )
     return LivePlan(
         source=source,
         scenario=cut,
@@ -172,6 +185,33 @@ def plan_live(
         transports=transports,
         scaled=tuple(scaled),
     )
+
+
+def _listing_problems(scenario: Scenario, spec: LiveSpec) -> list[str]:
+    """Strategies that ``live.broker_polled`` and ``live.brokers`` name in a
+    way that would be silently resolved: named in both, or named as polled
+    though they do not poll."""
+    problems = []
+    for name in spec.broker_polled:
+        kind = scenario.strategy(name).kind
+        if name in spec.brokers:
+            problems.append(
+                f"live.broker_polled and live.brokers both name {name!r}; name it "
+                "once (live.brokers polls the broker it gives, live.broker_polled "
+                "polls live.broker)"
+            )
+        elif kind in ("broker", "fanout"):
+            what = (
+                "goes through a broker anyway (live.broker, or live.brokers)"
+                if kind == "broker"
+                else "calls its subscribers itself, through no broker"
+            )
+            problems.append(
+                f"live.broker_polled: {name!r} is a {kind} strategy, which {what}; "
+                "only short_poll strategies are broker-polled: remove it from "
+                "live.broker_polled"
+            )
+    return problems
 
 
 def _transport(strategy, spec: LiveSpec) -> str:

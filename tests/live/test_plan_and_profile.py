@@ -226,3 +226,40 @@ def test_fanout_goes_through_no_broker(write_scenario):
     Path(path).write_text(text)
     with pytest.raises(LiveError, match=r"strategies\.fanout\.kind: a fanout strategy"):
         plan_live(path)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            'broker_polled = ["fanout"]',
+            r"live\.broker_polled: 'fanout' is a fanout strategy.*remove it from "
+            r"live\.broker_polled",
+        ),
+        (
+            'broker_polled = ["rabbitmq_push"]',
+            r"live\.broker_polled: 'rabbitmq_push' is a broker strategy",
+        ),
+        (
+            'broker_polled = ["rabbitmq_poll", "redis_long_poll"]',
+            r"live\.broker_polled and live\.brokers both name 'redis_long_poll'",
+        ),
+    ],
+)
+def test_conflicting_broker_listings_are_refused(write_scenario, extra, message):
+    path = write_scenario().replace("tiny.toml", "conflict.toml")
+    text = Path(write_scenario()).read_text()
+    Path(path).write_text(text.replace('broker_polled = ["rabbitmq_poll"]', extra))
+    with pytest.raises(LiveError, match=message):
+        plan_live(path)
+
+
+def test_a_sweep_is_run_live_as_its_base_scenario_and_says_so(write_scenario):
+    path = write_scenario(
+        '\n[sweep]\nname = "s"\naxes = { "workload.subscribers" = [1, 2] }\n'
+    )
+    plan = plan_live(path)
+    assert (
+        "sweep.axes (workload.subscribers) not run live: only the base scenario is"
+        in plan.scaled
+    )
