@@ -37,6 +37,7 @@ from pydantic import Field, field_validator
 
 from sim._base import Frozen
 from sim.errors import PollpushError
+from sim.live.wire import MIN_PAYLOAD_BYTES
 from sim.scenario import (
     Broker,
     Fanout,
@@ -252,10 +253,19 @@ def _scale(
     simulation = sim.model_copy(
         update={"duration_s": duration, "warmup_s": 0.0, "replications": 1}
     )
+    update: dict = {"subscribers": subscribers}
+    size = workload.payload_bytes
+    if size.kind == "fixed" and size.value < MIN_PAYLOAD_BYTES:
+        # what a live payload must carry; the prediction sends the same
+        update["payload_bytes"] = size.model_copy(update={"value": MIN_PAYLOAD_BYTES})
+        scaled.append(
+            f"workload.payload_bytes {size.value:g} B -> {MIN_PAYLOAD_BYTES} B "
+            "(the event number and publish instant must fit)"
+        )
     return scaled, scenario.model_copy(
         update={
             "simulation": simulation,
-            "workload": workload.model_copy(update={"subscribers": subscribers}),
+            "workload": workload.model_copy(update=update),
         }
     )
 

@@ -71,7 +71,8 @@ def run_live(plan: LivePlan, strategy_name: str) -> LiveRun:
     if small:
         notes.append(
             f"{small} payloads smaller than {MIN_PAYLOAD_BYTES} B were sent at "
-            f"{MIN_PAYLOAD_BYTES} B (the event number and publish instant must fit)"
+            f"{MIN_PAYLOAD_BYTES} B (the event number and publish instant must "
+            "fit); a simulated run of this scenario sends them at their drawn size"
         )
 
     base = dict(

@@ -263,3 +263,19 @@ def test_a_sweep_is_run_live_as_its_base_scenario_and_says_so(write_scenario):
         "sweep.axes (workload.subscribers) not run live: only the base scenario is"
         in plan.scaled
     )
+
+
+def test_fixed_payloads_too_small_to_carry_an_event_are_padded_on_both_sides(
+    write_scenario,
+):
+    from sim.live.wire import MIN_PAYLOAD_BYTES
+
+    path = write_scenario()
+    text = Path(path).read_text()
+    Path(path).write_text(text.replace('"fixed", value = 700', '"fixed", value = 10'))
+    plan = plan_live(path)
+    assert plan.scenario.workload.payload_bytes.value == MIN_PAYLOAD_BYTES
+    assert (
+        f"workload.payload_bytes 10 B -> {MIN_PAYLOAD_BYTES} B (the event number "
+        "and publish instant must fit)"
+    ) in plan.scaled
