@@ -7,6 +7,7 @@ prints and writes files. The runs themselves live in :mod:`sim.live`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -78,7 +79,7 @@ def live(
 ) -> None:
     """Run SCENARIO for real on 127.0.0.1 and measure it: publisher,
     consumers and subscribers as separate processes, HTTP polling and
-    fan-out, RabbitMQ for brokered strategies. Writes the files of a
+    fan-out, RabbitMQ or Redis for brokered strategies. Writes the files of a
     simulated sweep (runs.parquet, summary.csv, charts/, manifest.json)
     to DIR (default results/live-<scenario>/) and prints the metrics.
 
@@ -89,11 +90,12 @@ def live(
 
     plan = plan_live(scenario, strategy_name, duration_s)
     folder = out if out is not None else RESULTS_ROOT / f"live-{plan.scenario.name}"
-    _prepare_folder(folder)
-    check_brokers(plan)
-    _say_plan(plan)
-    started = time.time()
-    runs = _run_all(plan)
+    with _removed_if_left_empty(folder):
+        _prepare_folder(folder)
+        check_brokers(plan)
+        _say_plan(plan)
+        started = time.time()
+        runs = _run_all(plan)
     _write_live(folder, plan, runs, "live", started)
     click.echo(_table([r.result for r in runs]))
     click.echo(f"wrote {folder}/")
@@ -169,24 +171,25 @@ def compare(
 
     plan = plan_live(scenario, strategy_name, duration_s)
     folder = out if out is not None else RESULTS_ROOT / f"compare-{plan.scenario.name}"
-    _prepare_folder(folder)
-    if profile is None:
-        _check_profile_out(folder / PROFILE_FILE)
-    else:
-        _profile_figures(profile, read_cost_profile)  # refused before any run
-    check_brokers(plan)
-    if profile is None:
-        click.echo("calibrating (no --profile given) ...", err=True)
-        profile = folder / PROFILE_FILE
-        _write_profile(profile, _calibrate(500, 0.02))
-    figures = _profile_figures(profile, read_cost_profile)
-    costs = Costs(**figures["costs"], profile=str(profile.resolve()))
-    predicted_scenario = plan.scenario.model_copy(update={"costs": costs})
-    timer_s = figures["timer_resolution_s"]
+    with _removed_if_left_empty(folder):
+        _prepare_folder(folder)
+        if profile is None:
+            _check_profile_out(folder / PROFILE_FILE)
+        else:
+            _profile_figures(profile, read_cost_profile)  # refused before any run
+        check_brokers(plan)
+        if profile is None:
+            click.echo("calibrating (no --profile given) ...", err=True)
+            profile = folder / PROFILE_FILE
+            _write_profile(profile, _calibrate(500, 0.02))
+        figures = _profile_figures(profile, read_cost_profile)
+        costs = Costs(**figures["costs"], profile=str(profile.resolve()))
+        predicted_scenario = plan.scenario.model_copy(update={"costs": costs})
+        timer_s = figures["timer_resolution_s"]
 
-    _say_plan(plan)
-    started = time.time()
-    lives = _run_all(plan)
+        _say_plan(plan)
+        started = time.time()
+        lives = _run_all(plan)
     predicted = [run(predicted_scenario, name, 0) for name in plan.strategies]
     _write_live(folder / "live", plan, lives, "live", started)
     _write_live(
@@ -217,6 +220,19 @@ def compare(
     )
     for name in (COMPARE_CSV, COMPARE_PNG, "live/", "simulated/"):
         click.echo(f"  {folder / name}")
+
+
+@contextlib.contextmanager
+def _removed_if_left_empty(folder: Path):
+    """Remove ``folder`` again if this command created it and fails (or is
+    interrupted) before writing anything into it."""
+    existed = folder.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
 
 
 def _calibrate(requests: int, gap_s: float) -> dict:

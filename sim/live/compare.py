@@ -55,6 +55,8 @@ TARGETS: dict[str, Target] = {
     "cpu_s_broker": Target("factor", 2.0),
     "cpu_s_subscribers": Target("factor", 2.0),
 }
+# requests_total also counts AMQP and Redis commands in a live run
+PANEL_LABELS = {"requests_total": "requests"}
 COLUMNS = (
     "strategy",
     "transport",
@@ -114,7 +116,8 @@ def plot_metric(table: pd.DataFrame, metric: str, ax=None):
     ax.bar([x + width / 2 for x in xs], part["measured"], width, label="measured")
     ax.set_xticks(list(xs), part["strategy"], rotation=30, ha="right")
     unit = BY_NAME[metric].unit
-    ax.set_title(f"{BY_NAME[metric].label} ({unit})" if unit else BY_NAME[metric].label)
+    label = PANEL_LABELS.get(metric, BY_NAME[metric].label)
+    ax.set_title(f"{label} ({unit})" if unit else label)
     if len(part) and (part[["predicted", "measured"]] > 0).all().all():
         values = part[["predicted", "measured"]].to_numpy()
         if values.max() / values.min() > 30:

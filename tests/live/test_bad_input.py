@@ -177,6 +177,7 @@ def test_an_unreachable_broker_is_named_before_anything_runs(
     refused(done, f"connection refused at 127.0.0.1:{port}")
     assert "short_poll (http)" not in done.stderr and "calibrating" not in done.stderr
     assert time.monotonic() - started < 20
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_invalid_broker_url_is_called_invalid(write_scenario, tmp_path):

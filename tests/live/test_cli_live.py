@@ -142,3 +142,4 @@ def test_ctrl_c_stops_every_process_quietly(write_scenario, tmp_path):
     assert process.returncode == 130, stderr
     assert "aborted" in stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert not (tmp_path / "out").exists()  # nothing was written into it

@@ -279,3 +279,13 @@ def test_fixed_payloads_too_small_to_carry_an_event_are_padded_on_both_sides(
         f"workload.payload_bytes 10 B -> {MIN_PAYLOAD_BYTES} B (the event number "
         "and publish instant must fit)"
     ) in plan.scaled
+
+
+def test_the_requests_panel_is_not_called_http():
+    from sim.live.compare import comparison_figure
+
+    values = dict.fromkeys(TARGETS, 1.0)
+    fig = comparison_figure(comparison_table([("s", "redis", values, values)]))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert "requests (requests)" in titles
+    assert not any("HTTP" in t for t in titles)
