@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from sim.errors import ResultsError
 from sim.metrics import BY_NAME, LATENCY_QUANTILE_LEVELS, LATENCY_QUANTILES
 
 # chart file stem -> (main metric, companion metric drawn dashed, or None);
@@ -159,9 +160,11 @@ def plot_metric(
         colour, marker = styles[name]
         xs = _categorical(line[x])
         ax.plot(xs, line["mean"], color=colour, marker=marker, ms=4, label=name)
-        low, high = line["ci95_low"], line["ci95_high"]
+        # every charted metric is a count, a cost or a share: an interval
+        # reaching below 0 (or a share's above 1) is cut there
+        low, high = line["ci95_low"].clip(lower=0), line["ci95_high"].clip(lower=0)
         if bounded:
-            low, high = low.clip(0, 1), high.clip(0, 1)
+            low, high = low.clip(upper=1), high.clip(upper=1)
         ax.fill_between(xs, low, high, color=colour, alpha=0.18, lw=0)
         incomplete = _incomplete(plain, name, x, line[x])
         if incomplete.any():
@@ -201,6 +204,7 @@ def plot_metric(
     if companion is not None:
         values = pd.concat([values, plain.loc[plain["metric"] == companion, "mean"]])
     _log_if_wide(ax, values, "y")
+    _floor_log_axis(ax, values)
     ax.grid(True, which="major", alpha=0.3)
     title = BY_NAME[metric].label
     if companion is not None:
@@ -583,15 +587,27 @@ def _any_incomplete(plain: pd.DataFrame) -> bool:
 
 def _bars(rows: pd.DataFrame, metric: str, order: list[str], ax: Axes) -> Axes:
     rows = rows.set_index("strategy").reindex(order)
-    low = (rows["mean"] - rows["ci95_low"]).fillna(0).to_numpy()
+    low = (rows["mean"] - rows["ci95_low"].clip(lower=0)).fillna(0).to_numpy()
     high = (rows["ci95_high"] - rows["mean"]).fillna(0).to_numpy()
     colours = [_COLOURS[i % len(_COLOURS)] for i in range(len(order))]
     ax.bar(order, rows["mean"].to_numpy(), yerr=[low, high], color=colours, capsize=3)
     ax.set_ylabel(metric_label(metric))
     _log_if_wide(ax, rows["mean"], "y")
+    _floor_log_axis(ax, rows["mean"])
     ax.tick_params(axis="x", labelrotation=20)
     ax.set_title(BY_NAME[metric].label, fontsize=10)
     return ax
+
+
+def _floor_log_axis(ax: Axes, values: pd.Series) -> None:
+    """On a log y axis, start at half the smallest mean, so that an interval
+    cut at 0 does not stretch the axis down by decades."""
+    if ax.get_yscale() != "log":
+        return
+    v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    v = v[v > 0]
+    if v.size:
+        ax.set_ylim(bottom=v.min() / 2)
 
 
 def _log_if_wide(ax: Axes, values: pd.Series, which: str, span: float = 100) -> None:
@@ -613,12 +629,19 @@ def figures(
 
     The first swept parameter is the x axis; a panel is drawn for every
     combination of the values of the others. The cost-of-waiting chart has
-    a column for each combination of the parameters that belong to no
-    single strategy (at most :data:`MAX_COLUMNS`, spread over the range),
-    CPU above and bytes below. With ``runs`` the reaction-latency CDF is
+    a CPU panel above a bytes panel for each combination of the parameters
+    that belong to no single strategy (:func:`cost_of_waiting_points`), two
+    side by side, further ones in more rows; the title names the points left
+    out, if any. With ``runs`` the reaction-latency CDF is
     drawn at the sweep point ``at`` (default: :func:`middle_point`).
     """
     axes = list(axes)
+    if not axes and "point" in summary and summary["point"].nunique() > 1:
+        raise ResultsError(
+            f"manifest.json: field 'axes' is empty but the runs hold "
+            f"{summary['point'].nunique()} points; expected the swept parameters "
+            "that tell the points apart"
+        )
     x = axes[0] if axes else None
     others = axes[1:]
     panels = _panels(summary, others)
@@ -669,15 +692,19 @@ def figures(
         if plain.loc[plain["metric"] == m, "mean"].notna().any()
     ]
     if costs and plain.loc[plain["metric"] == "latency_mean_s", "mean"].notna().any():
-        combos = _spread(_panels(summary, shared), MAX_COLUMNS)
+        combos, dropped = cost_of_waiting_points(summary, axes)
+        columns = min(COST_COLUMNS, len(combos))
+        bands = math.ceil(len(combos) / columns)
         width, height = COST_PANEL_SIZE
         fig = Figure(
-            figsize=(width * len(combos) + 1.5, height * len(costs)),
+            figsize=(width * columns + 1.5, height * len(costs) * bands),
             layout="constrained",
         )
-        for r, metric in enumerate(costs):
-            for c, values in enumerate(combos):
-                ax = fig.add_subplot(len(costs), len(combos), r * len(combos) + c + 1)
+        for k, values in enumerate(combos):
+            band, c = divmod(k, columns)
+            for r, metric in enumerate(costs):
+                row = band * len(costs) + r
+                ax = fig.add_subplot(len(costs) * bands, columns, row * columns + c + 1)
                 point = dict(zip(shared, values))
                 plot_cost_of_waiting(
                     _at(summary, point), axes, metric, ax, strategies=order
@@ -686,15 +713,38 @@ def figures(
                     ax.set_title(
                         f"{ax.get_title()}\n{describe_point(point)}", fontsize=9
                     )
-                if c < len(combos) - 1 and ax.get_legend():
+                last = c == columns - 1 or k == len(combos) - 1
+                if not last and ax.get_legend():
                     ax.get_legend().remove()
+        if dropped:
+            fig.suptitle(
+                f"{len(dropped)} points not shown: "
+                + "; ".join(describe_point(dict(zip(shared, v))) for v in dropped),
+                fontsize=9,
+                wrap=True,
+            )
         charts["cost_of_waiting"] = fig
     return charts
 
 
-# most columns of the cost-of-waiting chart, and the size of each panel:
-# cost against latency reads best near square
-MAX_COLUMNS = 4
+def cost_of_waiting_points(
+    summary: pd.DataFrame, axes: Sequence[str]
+) -> tuple[list[tuple], list[tuple]]:
+    """The combinations of the swept parameters that belong to no single
+    strategy that the cost-of-waiting chart shows (at most
+    :data:`MAX_COST_POINTS`, first and last included, evenly spread), and
+    those it leaves out."""
+    shared = [a for a in axes if not a.startswith("strategies.")]
+    every = _panels(summary, shared)
+    shown = _spread(every, MAX_COST_POINTS)
+    return shown, [v for v in every if v not in shown]
+
+
+# the cost-of-waiting chart: at most this many points of the sweep, this many
+# side by side (two panels of this size stay legible on a 1280 px page), and
+# the size of each panel: cost against latency reads best near square
+MAX_COST_POINTS = 6
+COST_COLUMNS = 2
 COST_PANEL_SIZE = (5.5, 4.2)
 # a cost-of-waiting axis spanning a decade is drawn on a log scale
 DECADE = 10

@@ -28,7 +28,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.charts import figures, mark_crossovers, own_axes, png
+from sim.charts import (
+    cost_of_waiting_points,
+    describe_point,
+    figures,
+    mark_crossovers,
+    own_axes,
+    png,
+)
 from sim.compare import CROSSOVER_COLUMNS, all_crossovers
 from sim.errors import ResultsError
 from sim.metrics import BY_NAME, METRIC_NAMES
@@ -43,7 +50,7 @@ PUSH = ("fanout", "broker")
 # the charts shown, in order, with what each one is for
 CHART_CAPTIONS = {
     "cpu_per_event": "Modelled CPU of all roles per event published, with 95% "
-    "intervals. Where a polling line falls below a push line, polling costs "
+    "intervals (cut at 0, as a cost cannot be negative). Where a polling line falls below a push line, polling costs "
     "less.",
     "cost_of_waiting": "What waiting buys: CPU (top) and bytes (bottom) per "
     "event against mean reaction latency. A strategy with a swept interval is "
@@ -196,7 +203,12 @@ def build_report(runs: pd.DataFrame, info: dict) -> str:
         "<ul>",
         *(f"<li>{_e(f.text)}</li>" for f in found if f.headline),
         "</ul></section>",
-        _charts_section(charts, ["cpu_per_event", "cost_of_waiting"], "key-charts"),
+        _charts_section(
+            charts,
+            ["cpu_per_event", "cost_of_waiting"],
+            "key-charts",
+            notes=_chart_notes(summary, axes),
+        ),
         '<section id="findings"><h2>Findings</h2><ul>',
         *(f"<li>{_e(f.text)}</li>" for f in found if not f.headline),
         "</ul></section>",
@@ -949,8 +961,13 @@ def _png(fig) -> str:
 
 
 def _charts_section(
-    charts: dict, stems: Sequence[str], anchor: str, title: str = ""
+    charts: dict,
+    stems: Sequence[str],
+    anchor: str,
+    title: str = "",
+    notes: dict | None = None,
 ) -> str:
+    notes = notes or {}
     parts = [f'<section id="{anchor}">']
     if title:
         parts.append(f"<h2>{_e(title)}</h2>")
@@ -961,7 +978,8 @@ def _charts_section(
         parts.append(
             f'<figure id="chart-{stem}"><img alt="{_e(alt)}" '
             f'src="data:image/png;base64,{_png(charts[stem])}">'
-            f"<figcaption>{_e(CHART_CAPTIONS[stem])}</figcaption></figure>"
+            f"<figcaption>{_e(CHART_CAPTIONS[stem] + notes.get(stem, ''))}"
+            "</figcaption></figure>"
         )
     if "latency_cdf" in stems and "latency_cdf" not in charts:
         parts.append(
@@ -970,6 +988,20 @@ def _charts_section(
         )
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _chart_notes(summary: pd.DataFrame, axes: Sequence[str]) -> dict[str, str]:
+    """What a chart's caption adds for this sweep: the points the
+    cost-of-waiting chart leaves out."""
+    _, dropped = cost_of_waiting_points(summary, axes)
+    if not dropped:
+        return {}
+    shared = [a for a in axes if not a.startswith("strategies.")]
+    listed = "; ".join(describe_point(dict(zip(shared, v))) for v in dropped)
+    return {
+        "cost_of_waiting": f" Not shown, for room ({len(dropped)} points; the "
+        f"tables below have them): {listed}."
+    }
 
 
 def _glance(summary: pd.DataFrame, axes: Sequence[str]) -> str:
@@ -1064,6 +1096,7 @@ def _summary_section(summary: pd.DataFrame, axes: Sequence[str]) -> str:
     head += '<th class="name">strategy</th>'
     head += "".join(f"<th>{_e(BY_NAME[m].label)}</th>" for m in metrics)
     rows = []
+    intervals = bool(plain["ci95_low"].notna().any())
     keyed = plain.set_index(["point", "strategy", "metric"])
     for (point, strategy), group in plain.groupby(["point", "strategy"], sort=False):
         first = group.iloc[0]
@@ -1075,8 +1108,15 @@ def _summary_section(summary: pd.DataFrame, axes: Sequence[str]) -> str:
         rows.append(f"<tr>{cells}</tr>")
     return (
         '<section id="summary"><h2>Summary: means and 95% intervals</h2>'
-        "<p>Means over replications with Student-t 95% intervals in brackets; "
-        "CPU, bytes and requests per event, the mean latency and the empty-poll "
+        + (
+            "<p>Means over replications with Student-t 95% intervals in "
+            "brackets, cut at 0 (and a share at 100%), as none of these can be "
+            "negative; "
+            if intervals
+            else "<p>One replication per point, so these are single runs and "
+            "there are no intervals; "
+        )
+        + "CPU, bytes and requests per event, the mean latency and the empty-poll "
         "fraction are pooled as total over total (summary.csv has every metric "
         f'and the paired differences).</p><div class="wide"><table><tr>{head}</tr>'
         f"{''.join(rows)}"
@@ -1090,7 +1130,10 @@ def _estimate(metric: str, row: pd.Series) -> str:
         return "-"
     text = fmt(row["mean"])
     if not math.isnan(row["ci95_low"]):
-        text += f" [{fmt(row['ci95_low'])}, {fmt(row['ci95_high'])}]"
+        low, high = max(row["ci95_low"], 0.0), max(row["ci95_high"], 0.0)
+        if metric.endswith("fraction"):
+            low, high = min(low, 1.0), min(high, 1.0)
+        text += f" [{fmt(low)}, {fmt(high)}]"
     return text
 
 

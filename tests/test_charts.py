@@ -106,3 +106,82 @@ def test_cost_of_waiting_draws_the_poller_through_its_intervals(interval_runs):
     plain = summary[summary["metric"] == "latency_mean_s"]
     means = plain[plain["strategy"] == "poll"].sort_values(axes[0])["mean"]
     np.testing.assert_allclose(latency, means.to_numpy())
+
+
+def test_intervals_are_cut_at_zero_and_a_log_axis_stays_on_the_means():
+    from matplotlib.collections import PolyCollection
+
+    from sim.charts import plot_metric
+
+    rates = [0.01, 0.1, 1.0, 10.0]
+    rows = [
+        {
+            "point": i,
+            "rate": rate,
+            "strategy": name,
+            "metric": "cpu_s_per_event",
+            "versus": None,
+            "mean": mean,
+            "ci95_low": mean - 2 * mean,  # an interval reaching below 0
+            "ci95_high": mean * 3,
+        }
+        for i, rate in enumerate(rates)
+        for name, mean in (("poll", 1 / rate), ("fanout", 0.004))
+    ]
+    ax = plot_metric(pd.DataFrame(rows), "cpu_s_per_event", "rate", None)
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert bands
+    lowest = min(p.vertices[:, 1].min() for c in bands for p in c.get_paths())
+    assert lowest >= 0
+    assert ax.get_yscale() == "log"
+    assert ax.get_ylim()[0] == pytest.approx(0.002)  # half the smallest mean
+
+
+def test_no_axes_for_several_points_is_one_clear_error(interval_runs):
+    from sim.errors import ResultsError
+
+    summary = summarise(interval_runs, ["strategies.poll.interval_s"])
+    with pytest.raises(ResultsError, match="field 'axes' is empty but the runs"):
+        figures(summary, [], interval_runs)
+
+
+def test_the_cost_of_waiting_chart_wraps_and_names_what_it_leaves_out():
+    from sim.charts import COST_COLUMNS, MAX_COST_POINTS, cost_of_waiting_points
+
+    rates = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
+    rows = [
+        {
+            "point": i,
+            "workload.arrivals.rate_per_s": rate,
+            "strategy": name,
+            "metric": metric,
+            "versus": None,
+            "mean": value,
+            "ci95_low": value,
+            "ci95_high": value,
+        }
+        for i, rate in enumerate(rates)
+        for name in ("poll", "fanout")
+        for metric, value in (
+            ("cpu_s_per_event", 0.01 / rate if name == "poll" else 0.004),
+            ("bytes_per_event", 1000.0),
+            ("latency_mean_s", 1.0 if name == "poll" else 0.002),
+        )
+    ]
+    summary = pd.DataFrame(rows)
+    axes = ["workload.arrivals.rate_per_s"]
+    shown, dropped = cost_of_waiting_points(summary, axes)
+    assert len(shown) == MAX_COST_POINTS and len(dropped) == 2
+    assert shown[0] == (0.001,) and shown[-1] == (0.2,)
+    fig = figures(summary, axes)["cost_of_waiting"]
+    # two panels (CPU, bytes) per point, at most COST_COLUMNS side by side
+    assert len(fig.axes) == 2 * MAX_COST_POINTS
+    width, _ = fig.get_size_inches()
+    assert width <= 5.5 * COST_COLUMNS + 1.5
+    assert "2 points not shown" in fig._suptitle.get_text()
+    from sim.report import _chart_notes
+
+    assert (
+        "Not shown, for room (2 points"
+        in _chart_notes(summary, axes)["cost_of_waiting"]
+    )

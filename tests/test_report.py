@@ -563,3 +563,12 @@ def test_an_empty_poll_share_short_of_all_is_not_rounded_to_all():
     assert _percent(1.0) == "100%"
     assert _percent(0.42) == "42%"
     assert _percent(0.0004) == "0.04%"
+
+
+def test_summary_intervals_are_cut_at_zero():
+    from sim.report import _estimate
+
+    row = pd.Series({"mean": 0.002, "ci95_low": -0.001, "ci95_high": 0.005})
+    assert _estimate("cpu_s_per_event", row) == "2 ms [0 s, 5 ms]"
+    share = pd.Series({"mean": 0.99, "ci95_low": 0.97, "ci95_high": 1.01})
+    assert _estimate("empty_poll_fraction", share) == "99.0% [97.0%, 100.0%]"
