@@ -4,6 +4,7 @@
 import html
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -269,7 +270,7 @@ def test_a_bad_folder_is_one_clear_error_and_writes_nothing(
 # -- in a browser ---------------------------------------------------------------
 
 CHROMIUM = ("chromium", "chromium-browser")
-WINDOW = (1280, 3600)
+WINDOW = (1280, 4800)
 # the strategies' colours on every chart (sim.charts), and the answer box's
 PALETTE = {
     "poll": (0x1B, 0x6C, 0xA8),
@@ -292,11 +293,10 @@ def _chromium() -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def screenshot(results, tmp_path_factory):
-    """The report rendered by headless Chromium with name resolution mapped
-    to nothing, and Chromium's network log of the visit."""
-    folder = tmp_path_factory.mktemp("browser")
+def _render(page: Path, folder: Path) -> tuple[Path, Path]:
+    """``page`` rendered by headless Chromium with name resolution mapped to
+    nothing (so no request can leave the machine), as a screenshot, and
+    Chromium's network log of the visit."""
     shot, netlog = folder / "report.png", folder / "netlog.json"
     command = [
         _chromium(),
@@ -315,11 +315,37 @@ def screenshot(results, tmp_path_factory):
         f"--screenshot={shot}",
         f"--window-size={WINDOW[0]},{WINDOW[1]}",
         "--hide-scrollbars",
-        (results / REPORT_FILE).resolve().as_uri(),
+        page.resolve().as_uri(),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert shot.is_file(), done.stderr[-2000:]
     return shot, netlog
+
+
+def requests_started(netlog: Path) -> list[str]:
+    """Every URL the page made Chromium start a request job for, from the
+    network log of a visit, other than file: and data: URLs. The resolver
+    rule makes each such request fail, but the page tried. The browser's
+    own requests (its clock, updates, accounts) have no initiator
+    ("not an origin"); a page's carry its origin ("null" for a file)."""
+    import json
+
+    log = json.loads(netlog.read_text())
+    names = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+    urls = [
+        e["params"]["url"]
+        for e in log["events"]
+        if names.get(e["type"]) == "URL_REQUEST_START_JOB"
+        and "url" in e.get("params", {})
+        and e["params"].get("initiator") != "not an origin"
+    ]
+    return [u for u in dict.fromkeys(urls) if not u.startswith(("file:", "data:"))]
+
+
+@pytest.fixture(scope="module")
+def screenshot(results, tmp_path_factory):
+    """The report rendered by headless Chromium, and its network log."""
+    return _render(results / REPORT_FILE, tmp_path_factory.mktemp("browser"))
 
 
 def test_chromium_renders_the_answer_and_the_charts(screenshot):
@@ -359,6 +385,8 @@ def test_no_request_leaves_the_machine(screenshot):
     names = {v: k for k, v in log["constants"]["logEventTypes"].items()}
     events = [(names.get(e["type"], "?"), e) for e in log["events"]]
 
+    # the page started no request beyond itself and its embedded images
+    assert requests_started(screenshot[1]) == []
     # not one byte written to a socket, TCP or UDP
     sent = [n for n, _ in events if n in ("SOCKET_BYTES_SENT", "UDP_BYTES_SENT")]
     assert not sent
@@ -376,6 +404,16 @@ def test_no_request_leaves_the_machine(screenshot):
         if n == "TCP_CONNECT" and e.get("params", {}).get("address")
     ]
     assert not connected
+
+
+def test_a_page_that_fetches_is_caught(results, tmp_path):
+    page = (results / REPORT_FILE).read_text()
+    fetching = tmp_path / REPORT_FILE
+    fetching.write_text(
+        page.replace("<body>", '<body><img src="http://127.0.0.1:9/x.png">', 1)
+    )
+    _, netlog = _render(fetching, tmp_path)
+    assert requests_started(netlog) == ["http://127.0.0.1:9/x.png"]
 
 
 RATE = "workload.arrivals.rate_per_s"
