@@ -34,6 +34,9 @@ from matplotlib.patches import Patch
 from sim.errors import ResultsError
 from sim.metrics import BY_NAME, LATENCY_QUANTILE_LEVELS, LATENCY_QUANTILES
 
+# the kinds of strategy that poll, and that push
+POLLING_KINDS = ("short_poll", "long_poll")
+PUSH_KINDS = ("fanout", "broker")
 # chart file stem -> (main metric, companion metric drawn dashed, or None);
 # latency has its own chart (:func:`plot_latency_bands`)
 CHARTS: dict[str, tuple[str, str | None]] = {
@@ -431,6 +434,43 @@ def mark_crossovers(
     return ax
 
 
+def mark_polling_crossovers(
+    fig: Figure, runs: pd.DataFrame, summary: pd.DataFrame, axes: Sequence[str]
+) -> None:
+    """On a one-panel CPU-per-event chart along the event rate alone, mark
+    where each polling strategy starts (or stops) costing less than the push
+    strategy with the least CPU per event over the sweep."""
+    if len(axes) != 1 or len(fig.axes) != 1 or "kind" not in runs:
+        return
+    rate = axes[0]
+    if not (rate.startswith("workload.") and rate.endswith("rate_per_s")):
+        return
+    from sim.compare import crossovers
+
+    kinds = runs.groupby("strategy", sort=False)["kind"].first()
+    pollers = [s for s, k in kinds.items() if k in POLLING_KINDS]
+    pushers = [s for s, k in kinds.items() if k in PUSH_KINDS]
+    if not pollers or not pushers:
+        return
+    plain = _plain(summary)
+    cpu = plain[plain["metric"] == "cpu_s_per_event"].groupby("strategy")["mean"]
+    means = cpu.mean()
+    reference = min(pushers, key=lambda n: means.get(n, math.inf))
+    rows = pd.concat(
+        [
+            crossovers(
+                runs[runs["strategy"].isin([poller, reference])],
+                rate,
+                "cpu_s_per_event",
+                axes=[rate],
+            )
+            for poller in pollers
+        ]
+    )
+    rows = rows[rows["lower_above"].map(kinds).isin(POLLING_KINDS)]
+    mark_crossovers(fig.axes[0], rows, list(kinds.index))
+
+
 def own_axes(axes: Sequence[str], strategy: str) -> list[str]:
     """The swept parameters that belong to ``strategy`` alone."""
     return [a for a in axes if a.startswith(f"strategies.{strategy}.")]
@@ -684,6 +724,8 @@ def figures(
             where=describe_point(point),
         )
         charts["latency_cdf"] = fig
+    if runs is not None and "cpu_per_event" in charts:
+        mark_polling_crossovers(charts["cpu_per_event"], runs, summary, axes)
 
     shared = [a for a in axes if not a.startswith("strategies.")]
     costs = [

@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 
 from sim.charts import (
+    POLLING_KINDS,
+    PUSH_KINDS,
     cost_of_waiting_points,
     describe_point,
     figures,
-    mark_crossovers,
     own_axes,
     png,
 )
@@ -44,8 +45,8 @@ from sim.sweep import read_results, write_atomic
 
 REPORT_FILE = "report.html"
 
-POLLING = ("short_poll", "long_poll")
-PUSH = ("fanout", "broker")
+POLLING = POLLING_KINDS
+PUSH = PUSH_KINDS
 
 # the charts shown, in order, with what each one is for
 CHART_CAPTIONS = {
@@ -186,7 +187,6 @@ def build_report(runs: pd.DataFrame, info: dict) -> str:
     crossings = all_crossovers(runs, axes, list(CROSSOVER_METRICS))
     found = findings(runs, summary, crossings, axes)
     charts = figures(summary, axes, runs)
-    _mark_polling_crossovers(charts, runs, summary, crossings, axes)
     title = f"pollpush report: {info.get('sweep', '?')}"
     scenario = info.get("scenario") if isinstance(info.get("scenario"), dict) else {}
 
@@ -497,33 +497,6 @@ def _latency_cell(latency: pd.DataFrame, name: str, metric="latency_p50_s") -> s
         return "not recorded"
     value = latency.loc[name, metric]
     return "not recorded" if pd.isna(value) else _seconds(value)
-
-
-def _mark_polling_crossovers(charts, runs, summary, crossings, axes) -> None:
-    """Mark, on a one-panel CPU chart along the event rate, where each
-    polling strategy starts to cost less than push."""
-    rate = _rate_axis(axes)
-    fig = charts.get("cpu_per_event")
-    if rate is None or fig is None or len(fig.axes) != 1 or axes[0] != rate:
-        return
-    kinds = runs.groupby("strategy", sort=False)["kind"].first()
-    pushers = [s for s, k in kinds.items() if k in PUSH]
-    if not pushers:
-        return
-    reference = _cheapest(_plain(summary), pushers)
-    cpu = crossings[
-        (crossings["metric"] == "cpu_s_per_event") & (crossings["axis"] == rate)
-    ]
-    rows = pd.concat(
-        [
-            _along(cpu, rate, poller, reference, [rate])
-            for poller, kind in kinds.items()
-            if kind in POLLING
-        ]
-        or [cpu.iloc[:0]]
-    )
-    rows = rows[rows["lower_above"].map(kinds).isin(POLLING)]
-    mark_crossovers(fig.axes[0], rows, list(kinds.index))
 
 
 def _cheapest(plain: pd.DataFrame, names: Sequence[str]) -> str:

@@ -610,3 +610,21 @@ def test_summary_intervals_are_cut_at_zero():
     assert _estimate("cpu_s_per_event", row) == "2 ms [0 s, 5 ms]"
     share = pd.Series({"mean": 0.99, "ci95_low": 0.97, "ci95_high": 1.01})
     assert _estimate("empty_poll_fraction", share) == "99.0% [97.0%, 100.0%]"
+
+
+def test_the_cli_cpu_chart_marks_the_crossovers_as_the_report_does(results):
+    from sim.charts import figures
+    from sim.summary import summarise
+
+    runs, info = read_results(results)
+    axes = list(info["axes"])
+    fig = figures(summarise(runs, axes), axes, runs)["cpu_per_event"]
+    marks = [t.get_text() for t in fig.axes[0].texts]
+    crossovers = pd.read_csv(results / "crossovers.csv")
+    paying = crossovers[
+        (crossovers["metric"] == "cpu_s_per_event")
+        & (crossovers["versus"] == "fanout")
+        & (crossovers["lower_above"] == crossovers["strategy"])
+    ]
+    assert len(paying) >= 1
+    assert sorted(marks) == sorted(f"{s} cheaper \u2192" for s in paying["strategy"])
