@@ -59,6 +59,7 @@ _COLOURS = (
     "#00a3b5",
 )
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+_LINESTYLES = ("-", "--", "-.", (0, (8, 3)), (0, (6, 2, 1, 2, 1, 2)))
 _UNITS = {"_per_s": "1/s", "_bytes": "B", "_s": "s"}
 # one panel's size in inches, and the resolution charts are saved at
 PANEL_SIZE = (8.0, 4.5)
@@ -80,6 +81,13 @@ def strategy_styles(order: Sequence[str]) -> dict[str, tuple[str, str]]:
         name: (_COLOURS[i % len(_COLOURS)], _MARKERS[i % len(_MARKERS)])
         for i, name in enumerate(order)
     }
+
+
+def strategy_lines(order: Sequence[str]) -> dict[str, object]:
+    """The line style of each strategy on the latency charts, by its place in
+    ``order``: lines that lie on one another (long polling and push react
+    alike) stay visible as different dashes. Dotted is left for the mean."""
+    return {name: _LINESTYLES[i % len(_LINESTYLES)] for i, name in enumerate(order)}
 
 
 def new_figure(panels: tuple[int, int] = (1, 1)) -> Figure:
@@ -233,6 +241,7 @@ def plot_latency_bands(
         ax = new_figure().add_subplot()
     order = list(strategies or dict.fromkeys(summary["strategy"]))
     styles = strategy_styles(order)
+    lines = strategy_lines(order)
     plain = _plain(summary)
     means = plain.pivot_table(
         index=["strategy", *([x] if x else [])],
@@ -276,7 +285,13 @@ def plot_latency_bands(
             )
         else:
             ax.plot(
-                xs, line["latency_p50_s"], color=colour, marker=marker, ms=4, label=name
+                xs,
+                line["latency_p50_s"],
+                color=colour,
+                marker=marker,
+                ms=4,
+                ls=lines[name],
+                label=name,
             )
             for low, high, alpha in BANDS:
                 ax.fill_between(
@@ -367,13 +382,24 @@ def plot_latency_cdf(
         ax = new_figure().add_subplot()
     order = list(strategies or dict.fromkeys(runs["strategy"]))
     styles = strategy_styles(order)
+    lines = strategy_lines(order)
     cdf = latency_cdf(runs)
     for name in order:
         line = cdf[cdf["strategy"] == name]
         if line.empty:
             continue
-        colour, _ = styles[name]
-        ax.plot(line["latency_s"], line["fraction"], color=colour, lw=1.8, label=name)
+        colour, marker = styles[name]
+        ax.plot(
+            line["latency_s"],
+            line["fraction"],
+            color=colour,
+            lw=1.8,
+            ls=lines[name],
+            marker=marker,
+            ms=4,
+            markevery=0.1,
+            label=name,
+        )
     if cdf.empty:
         _empty(ax, "no reaction latency here")
         return ax

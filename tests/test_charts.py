@@ -185,3 +185,25 @@ def test_the_cost_of_waiting_chart_wraps_and_names_what_it_leaves_out():
         "Not shown, for room (2 points"
         in _chart_notes(summary, axes)["cost_of_waiting"]
     )
+
+
+def test_latency_lines_that_overlap_stay_told_apart(interval_runs):
+    """Long polling and push react alike: their latency lines lie on one
+    another, so each strategy has its own dashes and markers there."""
+    axes = ["strategies.poll.interval_s"]
+    charts = figures(summarise(interval_runs, axes), axes, interval_runs)
+    names = list(dict.fromkeys(interval_runs["strategy"]))
+    for stem in ("latency", "latency_cdf"):
+        lines = {
+            line.get_label(): line
+            for line in charts[stem].axes[0].get_lines()
+            if line.get_label() in names
+        }
+        assert set(lines) == set(names), stem
+        looks = {
+            (str(line.get_linestyle()), line.get_marker()) for line in lines.values()
+        }
+        assert len(looks) == len(names), (stem, looks)
+        dashes = {str(line.get_linestyle()) for line in lines.values()}
+        # "-", "--", "-." and custom dashes (which read back as "--")
+        assert len(dashes) == min(3, len(names)), (stem, dashes)
