@@ -60,6 +60,9 @@ _COLOURS = (
 )
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 _LINESTYLES = ("-", "--", "-.", (0, (8, 3)), (0, (6, 2, 1, 2, 1, 2)))
+# the parameters of a distribution (sim.scenario), named in a path after the
+# field they draw
+DISTRIBUTION_FIELDS = ("value", "mean", "median", "sigma", "low", "high")
 _UNITS = {"_per_s": "1/s", "_bytes": "B", "_s": "s"}
 # one panel's size in inches, and the resolution charts are saved at
 PANEL_SIZE = (8.0, 4.5)
@@ -122,12 +125,28 @@ def _legend(ax: Axes, handles: list | None = None, labels: list | None = None) -
 
 
 def axis_label(path: str) -> str:
-    """A readable label with unit for a swept parameter path."""
-    leaf = path.rsplit(".", 1)[-1]
-    for suffix, unit in _UNITS.items():
-        if leaf.endswith(suffix):
-            return f"{path} ({unit})"
+    """A readable label with unit for a swept parameter path (a parameter of
+    a distribution takes the unit of the field it draws)."""
+    parts = path.split(".")
+    leaves = parts[-2:] if parts[-1] in DISTRIBUTION_FIELDS else parts[-1:]
+    for leaf in reversed(leaves):
+        for suffix, unit in _UNITS.items():
+            if leaf.endswith(suffix):
+                return f"{path} ({unit})"
     return path
+
+
+def short_name(path: str) -> str:
+    """A swept parameter path in a few words: a strategy's field as
+    "poll's interval_s", a workload field by its last name, a parameter of
+    a distribution with the field it draws ("payload_bytes" for a fixed
+    value, "payload_bytes mean")."""
+    parts = path.split(".")
+    if parts[0] == "strategies" and len(parts) == 3:
+        return f"{parts[1]}'s {parts[2]}"
+    if len(parts) >= 2 and parts[-1] in DISTRIBUTION_FIELDS:
+        return parts[-2] if parts[-1] == "value" else f"{parts[-2]} {parts[-1]}"
+    return parts[-1]
 
 
 def metric_label(metric: str) -> str:
@@ -598,7 +617,7 @@ def describe_point(values: dict) -> str:
     """Swept values as a short label: workload fields by their last name."""
     parts = []
     for path, value in values.items():
-        name = path.rsplit(".", 1)[-1] if path.startswith("workload.") else path
+        name = short_name(path) if path.startswith("workload.") else path
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         parts.append(f"{name} = {value:g}" if number else f"{name} = {value}")
     return ", ".join(parts)

@@ -36,6 +36,7 @@ from sim.charts import (
     figures,
     own_axes,
     png,
+    short_name,
 )
 from sim.compare import CROSSOVER_COLUMNS, all_crossovers
 from sim.errors import ResultsError
@@ -727,10 +728,7 @@ def _where(values: dict) -> str:
 
 
 def _axis_name(path: str) -> str:
-    parts = path.split(".")
-    if parts[0] == "strategies" and len(parts) == 3:
-        return f"{parts[1]}'s {parts[2]}"
-    return parts[-1]
+    return short_name(path)
 
 
 def _ratio_finding(runs, poller, reference, at: dict) -> tuple[Finding, float] | None:

@@ -207,3 +207,16 @@ def test_latency_lines_that_overlap_stay_told_apart(interval_runs):
         dashes = {str(line.get_linestyle()) for line in lines.values()}
         # "-", "--", "-." and custom dashes (which read back as "--")
         assert len(dashes) == min(3, len(names)), (stem, dashes)
+
+
+def test_a_distribution_parameter_is_named_after_the_field_it_draws():
+    from sim.charts import axis_label, describe_point, short_name
+
+    assert short_name("workload.payload_bytes.value") == "payload_bytes"
+    assert short_name("network.latency_s.median") == "latency_s median"
+    assert short_name("workload.arrivals.rate_per_s") == "rate_per_s"
+    assert short_name("strategies.poll.interval_s") == "poll's interval_s"
+    assert axis_label("workload.payload_bytes.value").endswith("(B)")
+    assert describe_point({"workload.payload_bytes.value": 4096}) == (
+        "payload_bytes = 4096"
+    )
