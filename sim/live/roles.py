@@ -86,6 +86,7 @@ class _Role:
         self.broker_port = 0  # set by roles that hold a broker connection
         self.broker_bytes_at_stop: int | None = None
         self.poll_log: list[tuple[float, int, float]] = []  # start, events, end
+        self.late_s = 0.0  # how late the current grid tick woke
         self.stopped_at_s = float("inf")
         self._warm_up()
 
@@ -185,21 +186,33 @@ class _Role:
 
     def _on_grid(self, tick) -> None:
         """Call ``tick`` at ``phase_s + k * interval_s`` while polls are
-        wanted and ``tick`` returns True. Ticks stay on the grid: those that
-        passed while a tick was polling are skipped, never made up."""
+        wanted and ``tick`` returns True, as a consumer that is never late
+        would (the model's): a tick that passes while that consumer's poll
+        would still be open (one opened at its tick's instant and lasting as
+        long as this one did) is skipped; one that passed only because this
+        process woke late is made up at once. ``late_s`` holds how late the
+        current tick woke, which a poll's logged start leaves out."""
         interval, phase, k = self.config.strategy["interval_s"], self.config.phase_s, 0
         while True:
-            at_ns = self.t0_ns + int((phase + k * interval) * NS)
-            if not self._sleep_until(at_ns) or not self._wanted() or not tick():
+            at_s = phase + k * interval
+            if not self._sleep_until(self.t0_ns + int(at_s * NS)):
                 return
-            k = max(k + 1, int((self.elapsed_s() - phase) // interval) + 1)
+            woke_s = self.elapsed_s()
+            self.late_s = max(0.0, woke_s - at_s)
+            if not self._wanted() or not tick():
+                return
+            open_until_s = at_s + (self.elapsed_s() - woke_s)
+            k += 1
+            while phase + k * interval <= open_until_s:
+                k += 1
 
     def _wanted(self) -> bool:
         """Poll on during the window, and after it while events are missing
         (the simulator counts no empty poll after the window)."""
         if self.stop.is_set():
             return False
-        return self.elapsed_s() < self.config.duration_s or not self.has_everything()
+        on_time_s = self.elapsed_s() - self.late_s
+        return on_time_s < self.config.duration_s or not self.has_everything()
 
     def has_everything(self) -> bool:
         return len(self.latency_s) >= len(self.config.times_s)
@@ -360,7 +373,7 @@ class PollConsumer(_Role):
     def _poll(self) -> int | None:
         """One poll: the number of events it brought, None if it failed or
         the run stopped while it was held."""
-        started = self.elapsed_s()
+        started = self.elapsed_s() - self.late_s
         bodies = self._fetch(self.config.strategy["max_batch"])
         if bodies is None:
             return None
@@ -593,7 +606,7 @@ class BrokerPoller(_Role):
         self._on_grid(tick)
 
     def _get(self) -> bool:
-        started = self.elapsed_s()
+        started = self.elapsed_s() - self.late_s
         method, properties, body = self.channel.basic_get(
             self.config.queue, auto_ack=True
         )

@@ -508,8 +508,9 @@ def _metrics(
         timeouts = pub["counts"].get("timeouts", 0)
         errors = pub["counts"].get("transport_errors", 0)
     else:
-        # the publisher's log: the polls it answered, when they arrived
-        logs = [([(at, n, at) for at, n in pub["polls"]], float("inf"))]
+        # the consumers' logs, as for a broker: each poll's start is the
+        # instant an on-time consumer would have sent it
+        logs = [(r["poll_log"], r["stopped_at_s"]) for r in subs]
         polls, empty = _polls(logs, sim.duration_s)
         link_bytes["publisher_subscribers"] = sum(r["http_bytes"] for r in subs)
         link_requests["publisher_subscribers"] = polls

@@ -3,6 +3,7 @@ what the scenario implies, and nothing left behind."""
 
 import multiprocessing
 import os
+import time
 
 import numpy as np
 import pytest
@@ -236,3 +237,48 @@ def test_the_redis_stream_of_a_killed_run_expires(write_scenario):
         client.xadd(broker.exchange, {"d": b"{}"})
         assert 0 < client.ttl(broker.exchange) <= EXPIRY_S
     assert client.exists(broker.exchange) == 0
+
+
+def test_a_consumer_that_wakes_late_makes_up_the_ticks_it_missed():
+    """Ticks passed while a process slept too long are polled at once (the
+    model's consumer is on time); ticks passed while a poll was open are
+    skipped, as in the model."""
+    from sim.live.roles import NS, RoleConfig, _Role
+    from sim.live.wire import now_ns
+
+    config = RoleConfig(
+        "x",
+        strategy={"interval_s": 0.1},
+        envelope="none",
+        times_s=[0.0],
+        sizes=[100],
+        subscribers=1,
+        duration_s=0.95,
+        deadline_s=2.0,
+    )
+
+    class Ticker(_Role):
+        def __init__(self, config, slow_tick):
+            super().__init__(config)
+            self.slow_tick = slow_tick
+            self.ticks = []
+
+        def _sleep_until(self, at_ns):
+            late = 0.35 if not self.ticks else 0.0  # the first wake is late
+            return super()._sleep_until(at_ns + int(late * NS))
+
+        def has_everything(self):
+            return True
+
+        def tick(self):
+            self.ticks.append(round(self.elapsed_s(), 2))
+            if len(self.ticks) == 6 and self.slow_tick:
+                time.sleep(0.22)  # a poll open over two more ticks
+            return True
+
+    for slow_tick, expected in ((False, 10), (True, 8)):
+        role = Ticker(config, slow_tick)
+        role.t0_ns = now_ns()
+        role._on_grid(role.tick)
+        # ticks 0.0 .. 0.9 s: ten, of which the slow poll covers two
+        assert len(role.ticks) == expected, role.ticks
