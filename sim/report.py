@@ -188,6 +188,7 @@ def build_report(runs: pd.DataFrame, info: dict) -> str:
     crossings = all_crossovers(runs, axes, list(CROSSOVER_METRICS))
     found = findings(runs, summary, crossings, axes)
     charts = figures(summary, axes, runs)
+    captions = _captions(summary, axes, runs["replication"].nunique() > 1)
     title = f"pollpush report: {info.get('sweep', '?')}"
     scenario = info.get("scenario") if isinstance(info.get("scenario"), dict) else {}
 
@@ -208,7 +209,7 @@ def build_report(runs: pd.DataFrame, info: dict) -> str:
             charts,
             ["cpu_per_event", "cost_of_waiting"],
             "key-charts",
-            notes=_chart_notes(summary, axes),
+            captions,
         ),
         '<section id="findings"><h2>Findings</h2><ul>',
         *(f"<li>{_e(f.text)}</li>" for f in found if not f.headline),
@@ -221,6 +222,7 @@ def build_report(runs: pd.DataFrame, info: dict) -> str:
                 if k not in ("cpu_per_event", "cost_of_waiting")
             ],
             "more-charts",
+            captions,
             "More charts",
         ),
         _glance(summary, axes),
@@ -279,8 +281,16 @@ def findings(
     rate = _rate_axis(axes)
     if rate is not None and runs[rate].nunique() < 2:
         rate = None  # one rate: the ratios at the point answer
-    cpu = crossings[crossings["metric"] == "cpu_s_per_event"]
+    cpu = _unjudged(runs, crossings[crossings["metric"] == "cpu_s_per_event"])
     out: list[Finding] = []
+    if runs["replication"].nunique() < 2:
+        out.append(
+            Finding(
+                "One replication per point: there are no 95% intervals, so "
+                "nothing here says whether a difference is beyond noise.",
+                headline=True,
+            )
+        )
     for poller in pollers:
         relevant = _relevant_axes(axes, poller)
         if rate is not None:
@@ -350,7 +360,7 @@ def verdict(
     plain = _plain(summary)
     reference = _cheapest(plain, pushers)
     latency = _latency_table(plain)
-    cpu = crossings[crossings["metric"] == "cpu_s_per_event"]
+    cpu = _unjudged(runs, crossings[crossings["metric"] == "cpu_s_per_event"])
     low, high = _num(runs[rate].min()), _num(runs[rate].max())
     span = f"from {low} to {high} events/s"
     everywhere, paying, below, several, ties = [], [], [], [], []
@@ -476,6 +486,15 @@ def _tied_rates(runs, poller, reference, rate) -> list[float]:
         if r is not None and r["ci95_low"] <= 1 <= r["ci95_high"]:
             tied.append(value)
     return tied
+
+
+def _unjudged(runs: pd.DataFrame, crossings: pd.DataFrame) -> pd.DataFrame:
+    """``crossings`` as the sentences read them: with one replication there
+    is no interval to call an order within noise, so none is (the report
+    says once that nothing is judged against noise)."""
+    if runs["replication"].nunique() > 1:
+        return crossings
+    return crossings.assign(confident=True)
 
 
 def _published(runs: pd.DataFrame) -> bool:
@@ -935,10 +954,9 @@ def _charts_section(
     charts: dict,
     stems: Sequence[str],
     anchor: str,
+    captions: dict[str, str],
     title: str = "",
-    notes: dict | None = None,
 ) -> str:
-    notes = notes or {}
     parts = [f'<section id="{anchor}">']
     if title:
         parts.append(f"<h2>{_e(title)}</h2>")
@@ -949,7 +967,7 @@ def _charts_section(
         parts.append(
             f'<figure id="chart-{stem}"><img alt="{_e(alt)}" '
             f'src="data:image/png;base64,{_png(charts[stem])}">'
-            f"<figcaption>{_e(CHART_CAPTIONS[stem] + notes.get(stem, ''))}"
+            f"<figcaption>{_e(captions[stem])}"
             "</figcaption></figure>"
         )
     if "latency_cdf" in stems and "latency_cdf" not in charts:
@@ -961,18 +979,41 @@ def _charts_section(
     return "\n".join(parts)
 
 
-def _chart_notes(summary: pd.DataFrame, axes: Sequence[str]) -> dict[str, str]:
-    """What a chart's caption adds for this sweep: the points the
-    cost-of-waiting chart leaves out."""
+def _captions(
+    summary: pd.DataFrame, axes: Sequence[str], replicated: bool
+) -> dict[str, str]:
+    """Each chart's caption for this sweep: bars rather than lines for a
+    sweep of one point, no intervals with one replication, and the points
+    the cost-of-waiting chart leaves out."""
+    captions = dict(CHART_CAPTIONS)
+    if not axes:
+        captions["cpu_per_event"] = (
+            "Modelled CPU of all roles per event published, one bar per "
+            "strategy at the sweep's one point, with 95% intervals (cut at 0). "
+            "A polling bar lower than a push bar costs less."
+        )
+        captions["latency"] = (
+            "Reaction latency, publish until a subscriber's worker starts: "
+            "median (marker) to p99 (bar) of each strategy."
+        )
+    if not replicated:
+        captions["cpu_per_event"] = (
+            captions["cpu_per_event"]
+            .replace(
+                "with 95% intervals (cut at 0, as a cost cannot be negative)",
+                "one run per point (one replication, so no intervals)",
+            )
+            .replace("with 95% intervals (cut at 0)", "one run (no intervals)")
+        )
     _, dropped = cost_of_waiting_points(summary, axes)
-    if not dropped:
-        return {}
-    shared = [a for a in axes if not a.startswith("strategies.")]
-    listed = "; ".join(describe_point(dict(zip(shared, v))) for v in dropped)
-    return {
-        "cost_of_waiting": f" Not shown, for room ({len(dropped)} points; the "
-        f"tables below have them): {listed}."
-    }
+    if dropped:
+        shared = [a for a in axes if not a.startswith("strategies.")]
+        listed = "; ".join(describe_point(dict(zip(shared, v))) for v in dropped)
+        captions["cost_of_waiting"] += (
+            f" Not shown, for room ({len(dropped)} points; the tables below have "
+            f"them): {listed}."
+        )
+    return captions
 
 
 def _glance(summary: pd.DataFrame, axes: Sequence[str]) -> str:

@@ -179,11 +179,11 @@ def test_the_cost_of_waiting_chart_wraps_and_names_what_it_leaves_out():
     width, _ = fig.get_size_inches()
     assert width <= 5.5 * COST_COLUMNS + 1.5
     assert "2 points not shown" in fig._suptitle.get_text()
-    from sim.report import _chart_notes
+    from sim.report import _captions
 
     assert (
         "Not shown, for room (2 points"
-        in _chart_notes(summary, axes)["cost_of_waiting"]
+        in _captions(summary, axes, True)["cost_of_waiting"]
     )
 
 

@@ -628,3 +628,28 @@ def test_the_cli_cpu_chart_marks_the_crossovers_as_the_report_does(results):
     ]
     assert len(paying) >= 1
     assert sorted(marks) == sorted(f"{s} cheaper \u2192" for s in paying["strategy"])
+
+
+def test_one_replication_promises_no_intervals_and_judges_no_noise(results):
+    from sim.compare import all_crossovers
+    from sim.report import CROSSOVER_METRICS
+
+    runs, info = read_results(results)
+    runs = runs[runs["replication"] == 0]
+    crossings = all_crossovers(runs, [RATE], list(CROSSOVER_METRICS))
+    assert not crossings["confident"].any()  # no interval, so never confident
+    page = build_report(runs, info)
+    answer = _text(_section(page, "answer"))
+    assert "One replication per point: there are no 95% intervals" in answer
+    assert "within noise" not in answer and "a tie" not in answer
+    assert "one replication, so no intervals" in _text(_section(page, "key-charts"))
+    summary = _text(_section(page, "summary"))
+    assert "One replication per point, so these are single runs" in summary
+    assert "Student-t" not in summary
+
+
+def test_a_sweep_of_one_point_has_bar_captions():
+    runs, info = _in_process(["poll", "fanout"])
+    charts = _text(_section(build_report(runs, info), "key-charts"))
+    assert "one bar per strategy" in charts
+    assert "polling line" not in charts
