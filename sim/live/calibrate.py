@@ -80,6 +80,7 @@ def measure_requests(requests: int, gap_s: float = 0.0) -> dict[str, float]:
     parent, child = context.Pipe()
     server = context.Process(target=_serve, args=(child, requests), daemon=True)
     start_ignoring_interrupts(server)
+    conn = None
     try:
         if not parent.poll(30):
             raise RuntimeError("the calibration server did not start")
@@ -105,6 +106,8 @@ def measure_requests(requests: int, gap_s: float = 0.0) -> dict[str, float]:
             raise RuntimeError("the calibration server did not report")
         handled = parent.recv() / requests
     finally:
+        if conn is not None:
+            conn.close()  # the server's one connection ends: so does it
         server.join(5)
         if server.is_alive():
             server.kill()
