@@ -376,7 +376,11 @@ def verdict(
             ties.append((poller, tied))
         elif relation.kind == "cross" and len(relation.crossings) == 1:
             x, side, confident = relation.crossings[0]
-            (paying if side == "above" else below).append((x, poller, confident))
+            if side == "above":
+                level = _level_above(runs, poller, reference, rate, x)
+                paying.append((x, poller, "" if confident else _WITHIN, level))
+            else:
+                below.append((x, poller, confident))
         elif relation.kind == "cross":
             several.append((poller, relation.crossings))
 
@@ -402,20 +406,24 @@ def verdict(
         sentences.append(text + ".")
     elif paying:
         paying.sort()
-        first_rate, first, confident = paying[0]
+        first_rate, first, noise, level = paying[0]
         text = (
             f"Below {_num(first_rate)} events/s, push ({reference}) costs the "
             f"least CPU per event. From there on {first} costs less, with "
             f"{price(first)}"
         )
-        if not confident:
+        if noise:
             text += " (the order next to that crossing is within noise)"
+        if level:
+            text += f" ({level})"
         if len(paying) > 1:
             rest = ", ".join(
-                f"{name} from {_num(x)}" + ("" if sure else " (within noise)")
-                for x, name, sure in paying[1:]
+                f"{name} from {_num(x)} events/s"
+                + (" (within noise)" if noise else "")
+                + (f" ({level})" if level else "")
+                for x, name, noise, level in paying[1:]
             )
-            text += f"; {rest} events/s"
+            text += f"; {rest}"
         sentences.append(text + ".")
     for x, name, confident in below:
         sentences.append(
@@ -474,6 +482,28 @@ def _relation(rows: pd.DataFrame, poller: str) -> _Relation:
             for _, r in crossed.sort_values("crossover").iterrows()
         ),
     )
+
+
+_WITHIN = "within noise"
+# a CPU ratio this close to 1 is called the same cost, however narrow its
+# interval: common random numbers make tiny differences confident
+SAME = 0.01
+
+
+def _level_above(runs, poller, reference, rate, crossing) -> str:
+    """Where the poller costs less than the reference at every swept rate
+    above ``crossing`` by less than :data:`SAME`, that said in a few words;
+    else empty."""
+    ratios = [
+        (value, _ratio(runs, poller, reference, {rate: value}))
+        for value in sorted(runs[rate].unique())
+        if value > crossing
+    ]
+    ratios = [(v, r) for v, r in ratios if r is not None]
+    if not ratios or any(abs(r["mean"] - 1) >= SAME for _, r in ratios):
+        return ""
+    shown = ", ".join(f"{r['mean']:.3f} times at {_num(v)}" for v, r in ratios)
+    return f"but the same CPU as {reference} to within {SAME:.0%}: {shown} events/s"
 
 
 def _tied_rates(runs, poller, reference, rate) -> list[float]:
@@ -573,31 +603,18 @@ def _rate_headline(cpu, runs, poller, reference, rate, relevant, latency) -> Fin
         relation = _relation(rows, poller)
         text, shaky = phrases[0][1] if phrases else ("", False)
         noise = _NOISE if shaky else ""
-        if relation.kind == "cross":
-            lead = (
-                f"{poller} pays {text}: there it costs less CPU per event than "
-                f"{reference}{noise}."
-            )
-        elif relation.kind == "throughout":
-            lead = (
-                f"{poller} pays at every rate swept: it costs less CPU per event "
-                f"than {reference} {span}."
-            )
-        elif relation.kind == "never":
-            lead = (
-                f"{poller} does not pay in this sweep: it costs more CPU per "
-                f"event than {reference} at every rate {span}."
-            )
-        elif relation.kind == "tie":
-            lead = (
-                f"{poller} and {reference} cost the same CPU per event within "
-                f"noise at every rate {span}."
-            )
-        else:
-            lead = (
-                f"{poller} and {reference} have no rate where both have a CPU "
-                "per event to compare."
-            )
+        lead = {
+            "cross": f"{poller} pays {text}: there it costs less CPU per event "
+            f"than {reference}{noise}.",
+            "throughout": f"{poller} pays at every rate swept: it costs less "
+            f"CPU per event than {reference} {span}.",
+            "never": f"{poller} does not pay in this sweep: it costs more CPU "
+            f"per event than {reference} at every rate {span}.",
+            "tie": f"{poller} and {reference} cost the same CPU per event "
+            f"within noise at every rate {span}.",
+            "none": f"{poller} and {reference} have no rate where both have a "
+            "CPU per event to compare.",
+        }[relation.kind]
         return Finding(
             f"{lead} {_latency_price(latency, poller, reference)}".strip(),
             headline=True,
@@ -770,6 +787,8 @@ def _ratio_finding(runs, poller, reference, at: dict) -> tuple[Finding, float] |
     where = f"{where[:1].upper()}{where[1:]}, " if where else ""
     if r["ci95_low"] <= 1 <= r["ci95_high"]:
         judged = ": a tie within noise, as the interval holds 1"
+    elif abs(r["mean"] - 1) < SAME:
+        judged = f": the same CPU to within {SAME:.0%}"
     elif math.isnan(r["ci95_low"]):
         judged = " (one replication, so no interval)"
     else:

@@ -653,3 +653,43 @@ def test_a_sweep_of_one_point_has_bar_captions():
     charts = _text(_section(build_report(runs, info), "key-charts"))
     assert "one bar per strategy" in charts
     assert "polling line" not in charts
+
+
+def test_charts_of_several_points_without_axes_is_one_clear_error(
+    results, tmp_path, python
+):
+    import json
+
+    folder = tmp_path / "no-axes"
+    folder.mkdir()
+    (folder / "runs.parquet").write_bytes((results / "runs.parquet").read_bytes())
+    info = json.loads((results / "manifest.json").read_text())
+    info["axes"] = {}
+    (folder / "manifest.json").write_text(json.dumps(info))
+    done = subprocess.run(
+        [python, "-m", "sim", "charts", str(folder)], capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stderr
+    assert "field 'axes' is empty but the runs hold 3 points" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not list((folder / "charts").glob("*.png"))
+
+
+def test_a_win_by_less_than_one_percent_is_called_the_same_cost(results):
+    runs, info = read_results(results)
+    runs = _scaled(runs, "poll", 1e3)
+    fanout = runs[runs["strategy"] == "fanout"].set_index(["point", "replication"])
+    long = runs["strategy"] == "long"
+    keys = pd.MultiIndex.from_frame(runs.loc[long, ["point", "replication"]])
+    # three times fanout's CPU at the two lower rates, 0.995 times at the top
+    factor = np.where(runs.loc[long, RATE] == 2, 0.995, 3.0)
+    runs.loc[long, "cpu_s_total"] = fanout.loc[keys, "cpu_s_total"].to_numpy() * factor
+    runs["cpu_s_per_event"] = runs["cpu_s_total"] / runs["events_published"]
+    answer = _answer(runs, info)
+    assert "From there on long costs less" in answer
+    assert "(but the same CPU as fanout to within 1%: 0.995 times at 2 events/s)" in (
+        answer
+    )
+    page = _text(build_report(runs, info))
+    assert "At 2 events/s, long spends 0.995 times fanout's CPU per event" in page
+    assert "the same CPU to within 1%" in page
