@@ -603,9 +603,15 @@ def _rate_headline(cpu, runs, poller, reference, rate, relevant, latency) -> Fin
         relation = _relation(rows, poller)
         text, shaky = phrases[0][1] if phrases else ("", False)
         noise = _NOISE if shaky else ""
+        level = ""
+        if relation.kind == "cross" and [c[1] for c in relation.crossings] == ["above"]:
+            level = _level_above(
+                runs, poller, reference, rate, relation.crossings[0][0]
+            )
+            level = f" ({level})" if level else ""
         lead = {
             "cross": f"{poller} pays {text}: there it costs less CPU per event "
-            f"than {reference}{noise}.",
+            f"than {reference}{noise}{level}.",
             "throughout": f"{poller} pays at every rate swept: it costs less "
             f"CPU per event than {reference} {span}.",
             "never": f"{poller} does not pay in this sweep: it costs more CPU "

@@ -692,4 +692,8 @@ def test_a_win_by_less_than_one_percent_is_called_the_same_cost(results):
     )
     page = _text(build_report(runs, info))
     assert "At 2 events/s, long spends 0.995 times fanout's CPU per event" in page
+    assert (
+        "than fanout (but the same CPU as fanout to within 1%: 0.995 times at "
+        "2 events/s)." in page
+    )
     assert "the same CPU to within 1%" in page
