@@ -697,3 +697,34 @@ def test_a_win_by_less_than_one_percent_is_called_the_same_cost(results):
         "2 events/s)." in page
     )
     assert "the same CPU to within 1%" in page
+
+
+@pytest.mark.parametrize(
+    ("lower", "expected"),
+    [
+        ("fanout", "at no interval_s swept (it costs more at every one)"),
+        ("poll", "at every interval_s swept"),
+        ("tie", "at no interval_s swept (a tie within noise at every one)"),
+    ],
+)
+def test_a_poller_along_its_own_field_is_said_without_never(lower, expected):
+    from sim.report import _interval_headline
+
+    axis = "strategies.poll.interval_s"
+    cpu = pd.DataFrame(
+        [
+            {
+                "axis": axis,
+                "metric": "cpu_s_per_event",
+                "strategy": "poll",
+                "versus": "fanout",
+                "crossover": np.nan,
+                "lower_below": lower,
+                "lower_above": lower,
+                "confident": True,
+            }
+        ]
+    )
+    found = _interval_headline(cpu, pd.DataFrame(), "poll", "fanout", axis, [axis])
+    assert found.text == f"poll costs less CPU per event than fanout {expected}."
+    assert "never" not in found.text
