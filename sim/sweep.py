@@ -115,10 +115,18 @@ def _results(
             yield i, _run_task(sweep.scenarios[todo[i].point], todo[i])
         return
 
+    # Workers are handed sim.run.run itself, so each imports the model and
+    # no more: this module's pandas and scipy would cost every worker about
+    # half a second before its first run.
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {
-            pool.submit(_run_task, sweep.scenarios[todo[i].point], todo[i]): i
+            pool.submit(
+                run,
+                sweep.scenarios[todo[i].point],
+                todo[i].strategy,
+                todo[i].replication,
+            ): i
             for i in order
         }
         for future in cf.as_completed(futures):
