@@ -52,8 +52,8 @@ PUSH = PUSH_KINDS
 # the charts shown, in order, with what each one is for
 CHART_CAPTIONS = {
     "cpu_per_event": "Modelled CPU of all roles per event published, with 95% "
-    "intervals (cut at 0, as a cost cannot be negative). Where a polling line falls below a push line, polling costs "
-    "less.",
+    "intervals (cut at 0, as a cost cannot be negative). Where a polling line "
+    "falls below a push line, polling costs less.",
     "cost_of_waiting": "What waiting buys: CPU (top) and bytes (bottom) per "
     "event against mean reaction latency. A strategy with a swept interval is "
     "a curve through its intervals, the others are points.",
