@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 
 import click
+import numpy as np
 
 from sim import bench
 from sim.bench import Target
 
 GIB = 1024**3
+FAST_RUNS = 5
 
 
 @click.command("bench")
@@ -101,9 +103,16 @@ def _fleet(scale: float) -> list[Target]:
 
 def _ratio(scale: float) -> list[Target]:
     duration = 10_000.0 * scale
-    fast, fast_s = bench.run_cpu_s(
-        bench.fleet(100, 1.0, duration, 1.0, network=bench.NETWORK_FIXED)
-    )
+    # the fast run takes some 40 ms, where a scheduler's hiccup shows: the
+    # median of several runs of it, against one run of the reference
+    runs = [
+        bench.run_cpu_s(
+            bench.fleet(100, 1.0, duration, 1.0, network=bench.NETWORK_FIXED)
+        )
+        for _ in range(FAST_RUNS)
+    ]
+    fast = runs[0][0]
+    fast_s = float(np.median([cpu_s for _, cpu_s in runs]))
     reference, reference_s = bench.run_cpu_s(
         bench.fleet(100, 1.0, duration, 1.0, "reference", bench.NETWORK_FIXED)
     )
@@ -115,8 +124,8 @@ def _ratio(scale: float) -> list[Target]:
             100.0,
             "x",
             higher_is_better=True,
-            detail=f"{reference_s:.2f} s / {fast_s:.2f} s CPU, "
-            f"{reference.counts['polls']:,} polls, results "
+            detail=f"{reference_s:.2f} s / {fast_s * 1000:.1f} ms CPU (median of "
+            f"{FAST_RUNS}), {reference.counts['polls']:,} polls, results "
             + ("identical" if not differ else f"DIFFER in {', '.join(differ)}"),
         )
     ]

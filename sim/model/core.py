@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import simpy
 
 from sim.model.claim_check import ClaimChecks
-from sim.model.engine import ProxiedDelay, Sampler, later
+from sim.model.engine import ProxiedDelay, Sampler, later, run
 from sim.model.envelope_bytes import wire_bytes
 from sim.model.faults import Availability
 from sim.model.feed import Feed
@@ -23,7 +24,12 @@ from sim.model.ledger import (
 from sim.model.polling import LongPollConsumer, ShortPollConsumer
 from sim.model.push import BrokerModel, fanout
 from sim.model.request_reply import RequestReplyModel, RoundTrips
-from sim.model.skipping import Parking, fallback_reason
+from sim.model.skipping import (
+    Parking,
+    QuietDeliveries,
+    delivers_quietly,
+    fallback_reason,
+)
 from sim.model.streams import name_key, stream
 from sim.model.subscriber import Deliveries, Subscriber
 from sim.model.workload import Events, draw_events
@@ -141,13 +147,14 @@ def simulate(scenario: Scenario, strategy_name: str, replication: int) -> Outcom
         on_publish = _storing_first(claims, on_publish)
     _publish(env, events.times, on_publish)
 
-    env.run(
-        until=env.all_of(
+    run(
+        env,
+        env.all_of(
             [
                 env.timeout(sim.duration_s),
                 env.any_of([complete, env.timeout(horizon_s)]),
             ]
-        )
+        ),
     )
     for settle in finish:
         settle(float(env.now))
@@ -179,13 +186,16 @@ def _subscribers(
     seed, spec = scenario.simulation.seed, scenario.subscriber
     subscribers = []
     for i in range(scenario.workload.subscribers):
-        faults = stream(seed, replication, "faults", i)
+        # a stream is made only where it is drawn from: making one costs
+        # more than a short run's handful of events
+        faults = stream(seed, replication, "faults", i) if spec.faults.any else None
+        service = functools.partial(stream, seed, replication, "service", i)
         subscribers.append(
             Subscriber(
                 env,
                 i,
                 spec,
-                Sampler(spec.service_time_s, stream(seed, replication, "service", i)),
+                Sampler(spec.service_time_s, service),
                 deliveries,
                 ledger,
                 Availability(spec.faults, horizon_s, faults),
@@ -362,6 +372,10 @@ def _pollers(
     if fallback_reason(scenario, strategy) is None:
         parkings = _parkings(env, strategy, subscribers, poll_legs)
         feed.parkings = parkings
+        if parkings[0].fleet and delivers_quietly(scenario, strategy):
+            feed.alone = QuietDeliveries(
+                env, feed, parkings[0], ledger, subscribers[0]._deliveries
+            )
         finish.extend(parking.finish for parking in parkings)
     phases = (
         _phases(scenario, strategy, replication, len(subscribers)) if short else None
@@ -419,9 +433,12 @@ def _publish(env: simpy.Environment, times: np.ndarray, on_publish) -> None:
     times = times.tolist()
 
     def emit(i: int) -> None:
-        on_publish(i)
-        if i + 1 < len(times):
-            later(env, times[i + 1] - env.now, emit, i + 1)
+        # a feed may publish the events after this one at once (see
+        # Feed.publish), and says how many it published
+        published = on_publish(i)
+        i += 1 if published is None else published
+        if i < len(times):
+            later(env, times[i] - env.now, emit, i)
 
     if times:
         later(env, times[0], emit, 0)

@@ -59,20 +59,29 @@ class Feed:
         # long polls held open, in the order they reached the publisher
         self._waiters: list[tuple[float, Waiter]] = []
         self.parkings: list | None = None
+        self.alone = None  # QuietDeliveries, for competing short pollers
         self.published = 0
 
-    def publish(self) -> None:
+    def publish(self) -> int:
         """The next event is now available; wake the waiting long polls.
 
         A waiter answers only if something is new for it (with a shared
         queue, an earlier waiter may have taken the event); one that does
         not answer keeps waiting.
+
+        Returns how many events were published: a feed whose events may be
+        delivered without the event queue (see
+        :class:`sim.model.skipping.QuietDeliveries`) publishes the events
+        that follow at once too, at their instants, while they can be.
         """
         self.published += 1
+        if self.alone is not None:
+            return self.alone.publish()
         if self.parkings is not None:
             for parking in self.parkings:
                 parking.visible()
         self._wake()
+        return 1
 
     def published_at(self, event: int) -> float:
         return self._times[event]

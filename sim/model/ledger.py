@@ -131,28 +131,37 @@ class Ledger:
             self.cpu_s[server] += self._ser * body
             self.cpu_s[client] += self._deser * body
 
-    def poll(self, now: float, events: int) -> None:
-        """A poll answered with ``events`` events (zero makes it empty)."""
-        if self.start_s <= now < self.end_s:
-            self.polls += 1
-            self.empty_polls += events == 0
+    def answered_poll(self, at: float, events: int, body: int) -> None:
+        """A poll from a subscriber's consumer that reached the publisher at
+        ``at``, answered with ``events`` events in ``body`` bytes (zero
+        events makes it empty): its request, framing and answer."""
+        if self.start_s <= at < self.end_s:
+            self.book_polls(1, 0 if events else 1, body)
 
     def count_empty_polls(self, count: int) -> None:
         """``count`` empty polls that reached the publisher in the window,
         booked at once: each is a request without a body, from a
         subscriber's consumer to the publisher, answered with nothing."""
-        if count <= 0:
-            return
+        if count > 0:
+            self.book_polls(count, count, 0)
+
+    def book_polls(self, polls: int, empty: int, body: int) -> None:
+        """``polls`` polls from subscribers' consumers that reached the
+        publisher in the window, booked at once: ``empty`` of them answered
+        with nothing, the others with ``body`` bytes of events in all."""
         link = PUBLISHER_SUBSCRIBERS
-        self.requests += count
-        self.link_requests[link] += count
-        self.bytes[link] += count * self._framing
+        self.requests += polls
+        self.link_requests[link] += polls
+        self.polls += polls
+        self.empty_polls += empty
+        self.bytes[link] += polls * self._framing + body
         cpu = self.cpu_s
-        cpu[SUBSCRIBERS] += count * self._sent
-        cpu[PUBLISHER] += count * self._handled
-        cpu[SIDECARS] += count * self._proxy_cpu_s * PROXIES[link]
-        self.polls += count
-        self.empty_polls += count
+        cpu[SUBSCRIBERS] += polls * self._sent
+        cpu[PUBLISHER] += polls * self._handled
+        cpu[SIDECARS] += polls * self._proxy_cpu_s * PROXIES[link]
+        if body:
+            cpu[PUBLISHER] += self._ser * body
+            cpu[SUBSCRIBERS] += self._deser * body
 
     def timeout(self, now: float) -> None:
         """A caller gave up waiting for a reply."""

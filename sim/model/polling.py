@@ -31,6 +31,20 @@ from sim.model.subscriber import OK, Subscriber
 from sim.scenario import LongPoll, ShortPoll
 
 
+def first_tick(
+    threshold_s: float, offset_s: float, phase_s: float, interval_s: float, k0: int
+) -> int:
+    """The first tick ``k`` from ``k0`` on with ``phase + k * interval +
+    offset`` at or after ``threshold_s`` (finite), computed as the ticks
+    themselves are, so that rounding cannot misplace it."""
+    k = max(k0, math.ceil((threshold_s - offset_s - phase_s) / interval_s))
+    while k > k0 and phase_s + (k - 1) * interval_s + offset_s >= threshold_s:
+        k -= 1
+    while phase_s + k * interval_s + offset_s < threshold_s:
+        k += 1
+    return k
+
+
 class _Consumer:
     def __init__(
         self,
@@ -99,10 +113,7 @@ class _Consumer:
         at = arrived_at
         if at >= self.ledger.end_s and events:
             at = self.feed.published_at(events[0])
-        ledger = self.ledger
-        ledger.request(at, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0)
-        ledger.response_body(at, PUBLISHER_SUBSCRIBERS, PUBLISHER, SUBSCRIBERS, body)
-        ledger.poll(at, len(events))
+        self.ledger.answered_poll(at, len(events), body)
         later(self.env, self.delay_s(), self._receive, events)
 
     def _receive(self, events: list[int]) -> None:
@@ -183,6 +194,7 @@ class ShortPollConsumer(_Consumer):
         self.backoff = strategy.backoff
         self.wait_s = strategy.interval_s
         self.phase_s = phase_s
+        self.fixed_delay_s = self.delay_s.constant  # None when delays are drawn
         self._tick_no = 0
         self._ticking = True  # False while a poll sent on waking is out
         later(self.env, phase_s, self._tick)
@@ -255,13 +267,14 @@ class ShortPollConsumer(_Consumer):
     def arrival_key(self) -> float:
         """Where in the interval this consumer's polls reach the publisher
         (a fixed delay only)."""
-        return math.fmod(self.phase_s + self.delay_s.constant, self.interval_s)
+        return math.fmod(self.phase_s + self.fixed_delay_s, self.interval_s)
 
-    def next_arrival(self, now: float) -> float:
-        """When the first parked poll reaching the publisher at or after
-        ``now`` gets there (a fixed delay, never down)."""
-        delay = self.delay_s.constant
-        return self.phase_s + self._first_tick(now, delay) * self.interval_s + delay
+    def next_poll(self, now: float) -> tuple[float, int]:
+        """The first parked poll reaching the publisher at or after ``now``
+        (a fixed delay, never down): when it gets there, and its tick."""
+        delay, phase, interval = self.fixed_delay_s, self.phase_s, self.interval_s
+        k = first_tick(now, delay, phase, interval, self._tick_no)
+        return phase + k * interval + delay, k
 
     def wake(self, now: float) -> float:
         """Something is visible at ``now``: count the empty polls before the
@@ -287,15 +300,11 @@ class ShortPollConsumer(_Consumer):
         at or after ``threshold_s`` (None for an infinite threshold)."""
         if threshold_s == math.inf:
             return None
-        phase, interval, k0 = self.phase_s, self.interval_s, self._tick_no
         if threshold_s == -math.inf:
-            return k0
-        k = max(k0, math.ceil((threshold_s - offset_s - phase) / interval))
-        while k > k0 and phase + (k - 1) * interval + offset_s >= threshold_s:
-            k -= 1
-        while phase + k * interval + offset_s < threshold_s:
-            k += 1
-        return k
+            return self._tick_no
+        return first_tick(
+            threshold_s, offset_s, self.phase_s, self.interval_s, self._tick_no
+        )
 
     def _scan(self, until_arrival_s: float, until_tick_s: float):
         """Count the parked polls that reach the publisher before
@@ -311,25 +320,35 @@ class ShortPollConsumer(_Consumer):
     def _scan_fixed(self, until_arrival_s: float, until_tick_s: float):
         # every tick polls, each poll is back before the next tick, and
         # arrivals increase with the tick: all of it is arithmetic
-        delay, ledger = self.delay_s.constant, self.ledger
+        delay = self.delay_s.constant
         live = self._first_tick(until_arrival_s, delay)
         end = self._first_tick(until_tick_s, 0.0)
-        k = min(x for x in (live, end) if x is not None)
+        k = live if end is None else end if live is None else min(live, end)
+        self.ledger.count_empty_polls(self.skip_ticks(k))
+        if live is None or (end is not None and end <= live):
+            return None
+        tick_s = self.phase_s + live * self.interval_s
+        return live, tick_s, tick_s + delay
+
+    def skip_ticks(self, k: int) -> int:
+        """Move on to parked tick ``k`` (a fixed delay, no downtime);
+        returns how many of the polls of ticks ``_tick_no`` to ``k - 1``
+        reached the publisher in the window, all of them empty."""
+        delay, ledger = self.fixed_delay_s, self.ledger
         k0, phase, interval = self._tick_no, self.phase_s, self.interval_s
-        if k > k0 and (
+        if k <= k0:
+            count = 0
+        elif (
             phase + k0 * interval + delay >= ledger.start_s
             and phase + (k - 1) * interval + delay < ledger.end_s
         ):
-            ledger.count_empty_polls(k - k0)  # all in the window
+            count = k - k0  # all in the window
         else:
             low = min(self._first_tick(ledger.start_s, delay), k)
             high = min(self._first_tick(ledger.end_s, delay), k)
-            ledger.count_empty_polls(high - low)
+            count = high - low
         self._tick_no = k
-        if live is None or (end is not None and end <= live):
-            return None
-        tick_s = self.phase_s + k * self.interval_s
-        return k, tick_s, tick_s + delay
+        return count
 
     def _scan_drawn(self, until_arrival_s: float, until_tick_s: float):
         phase, interval = self.phase_s, self.interval_s
@@ -353,8 +372,7 @@ class ShortPollConsumer(_Consumer):
                 return k, tick_s, arrival_s
             back_s = arrival_s + delay_s.ahead(used + 1)
             used += 2
-            ledger.poll(arrival_s, 0)
-            ledger.request(arrival_s, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0)
+            ledger.answered_poll(arrival_s, 0, 0)
         delay_s.skip(used)
         k = first + SCALAR_FIRST
         while True:
@@ -544,8 +562,7 @@ class LongPollConsumer(_Consumer):
         expiry_s = arrival_s + self.wait_s
         if expiry_s >= until_expiry_s:
             return send_s, arrival_s, expiry_s
-        self.ledger.poll(arrival_s, 0)
-        self.ledger.request(arrival_s, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, PUBLISHER, 0)
+        self.ledger.answered_poll(arrival_s, 0, 0)
         self._send_s = expiry_s + self.delay_s.ahead(1)
         self.delay_s.skip(2)
         return None

@@ -29,6 +29,18 @@ the first such poll is found by a search over the consumers' phases, sorted
 modulo the interval; otherwise every parked consumer of the source wakes
 (still exact, just slower).
 
+Most events of such a fleet are each delivered alone: the consumer woken
+polls, takes the event, hands it to an idle worker, and the worker is done
+before anything else happens anywhere (the next publish, any other entry
+of the event queue). Such an event need not go through the event queue at
+all. :class:`QuietDeliveries` works out its poll's arrival, the answer's
+return, the service time and the worker's finish, books the same requests,
+bytes, polls and latency the queued steps would book, in the same order,
+and leaves every consumer, worker and counter as those steps would; the
+feed then publishes the next event at once if it too comes before anything
+else in the queue. Whatever does not fit (two events close together, a
+busy worker, a subscriber that must acknowledge) goes through the queue.
+
 What is not skipped: short polling with a backoff (the wait after an empty
 poll changes, and jitter draws from the consumer's stream), scenarios with
 a claim-check (an event becomes visible only when its payload is stored, at
@@ -45,6 +57,7 @@ import math
 
 import numpy as np
 
+from sim.model.ledger import SUBSCRIBERS
 from sim.scenario import LongPoll, Scenario, ShortPoll
 
 # polls examined one by one before numpy takes over, then at most this
@@ -91,6 +104,8 @@ class Parking:
         self.env = env
         self.fleet = fleet_interval_s is not None
         self._interval_s = fleet_interval_s
+        if fleet_interval_s is not None:
+            self._tie = 1e-9 * fleet_interval_s
         self._parked: list = []  # consumers (all-wake mode)
         self._keys: list[float] = []  # fleet: arrival offsets, sorted
         self._members: list = []  # fleet: consumers, in the order of _keys
@@ -125,7 +140,7 @@ class Parking:
             return
         if not self._members:
             return
-        i, arrival = self._earliest(now)
+        arrival, i, _tick = self._earliest(now)
         if arrival >= self._pending_s:
             return  # the poll already woken gets there first
         del self._keys[i]
@@ -138,19 +153,145 @@ class Parking:
         for consumer in self._members if self.fleet else self._parked:
             consumer.settle(stop_s)
 
-    def _earliest(self, now: float) -> tuple[int, float]:
+    def _earliest(self, now: float) -> tuple[float, int, int]:
         """The parked consumer whose next poll reaches the publisher first
-        at or after ``now``: its place in the sorted offsets, and when."""
-        keys, n = self._keys, len(self._keys)
+        at or after ``now``: when, its place in the sorted offsets, and the
+        tick of that poll."""
+        keys, members, n = self._keys, self._members, len(self._keys)
         phase = math.fmod(now, self._interval_s)
         at = bisect.bisect_left(keys, phase) % n
-        best = (self._members[at].next_arrival(now), at)
+        arrival, tick = members[at].next_poll(now)
+        best = (arrival, at, tick)
         # floating point may misplace an offset by an ulp: near a tie, look
-        # at the neighbour too
-        tie = 1e-9 * self._interval_s
-        for i in ((at - 1) % n, (at + 1) % n) if abs(keys[at] - phase) < tie else ():
-            best = min(best, (self._members[i].next_arrival(now), i))
-        before = (at - 1) % n
-        if abs(keys[before] - phase) < tie:
-            best = min(best, (self._members[before].next_arrival(now), before))
-        return best[1], best[0]
+        # at the neighbours too
+        tie = self._tie
+        before = at - 1 if at else n - 1
+        if abs(keys[at] - phase) < tie or abs(keys[before] - phase) < tie:
+            for i in (before, (at + 1) % n):
+                arrival, tick = members[i].next_poll(now)
+                best = min(best, (arrival, i, tick))
+        return best
+
+
+def delivers_quietly(scenario: Scenario, strategy) -> bool:
+    """Whether lone events of ``strategy`` may skip the event queue (see
+    :class:`QuietDeliveries`): competing short pollers woken one at a time,
+    whose consumers send nothing but polls and whose subscriber never
+    declines or delays an event it has not seen."""
+    return (
+        isinstance(strategy, ShortPoll)
+        and strategy.shared_queue
+        and scenario._wakes_one_at_a_time(strategy)
+        and strategy.false_empty_probability == 0
+        and strategy.ack == "none"
+        and strategy.visibility_timeout_s is None
+        and not (strategy.repoll_when_full and strategy.max_batch == 1)
+        and scenario.claim_check is None
+    )
+
+
+class QuietDeliveries:
+    """Delivers events that nothing else can meet on their way without the
+    event queue.
+
+    The queued steps of a delivery to a parked competing consumer are: the
+    poll reaches the publisher at ``a`` and takes the event; its answer is
+    back at ``r = a + delay`` and a free worker starts on it; the worker is
+    done at ``f = r + service``. When the source holds just this event, no
+    poll is on its way, the consumer's subscriber has a free worker and an
+    empty queue, and ``f`` comes before the first entry of the event queue
+    and before the next publish, nothing can happen between the publish
+    and ``f`` but these steps. :meth:`publish` then does what they would
+    do, computing each instant as the queue would (a delay added to the
+    instant before it): it counts the consumer's empty polls, takes the
+    event from the feed, resumes the consumer's ticks after ``r``, draws
+    the service time and records the latency. The polls are booked to the
+    ledger once for a run of such events (their CPU then summed in another
+    order than one by one, which changes it by rounding only).
+    """
+
+    def __init__(self, env, feed, parking: Parking, ledger, deliveries):
+        self.env = env
+        self.feed = feed
+        self.parking = parking
+        self.ledger = ledger
+        self.deliveries = deliveries
+        self.delivered = 0  # events delivered this way, for tests and benchmarks
+
+    def publish(self) -> int:
+        """The event just published, and then each next one at its instant
+        while it comes before every entry of the event queue: deliver each
+        alone if it can be, else wake its consumer as the parking does and
+        stop. Returns how many events were published."""
+        env, feed, parking, ledger = self.env, self.feed, self.parking, self.ledger
+        times, queue, cursor = feed._times, env._queue, feed._cursor
+        handled = self.deliveries.handled
+        start_s, end_s = ledger.start_s, ledger.end_s
+        published = polls = empty = body = 0
+        while True:
+            published += 1
+            now, event = env._now, feed.published - 1
+            consumer = None
+            if parking._pending is None and cursor[0] == event and parking._members:
+                arrival_s, i, tick = parking._earliest(now)
+                consumer = parking._members[i]
+                subscriber = consumer.subscriber
+                if (
+                    not subscriber._free
+                    or subscriber._queue
+                    or subscriber._on_drained is not None
+                ):
+                    consumer = None
+            if consumer is not None:
+                delay = consumer.fixed_delay_s
+                arrived = now + (arrival_s - now)
+                back = arrived + delay
+                service = subscriber._service_s
+                finished = back + service()
+                if (queue and queue[0][0] <= finished) or (
+                    event + 1 < len(times) and times[event + 1] <= finished
+                ):
+                    service.put_back()
+                    consumer = None
+            if consumer is None:
+                break
+            # the empty polls before the one that takes the event
+            skipped = consumer.skip_ticks(tick)
+            polls += skipped
+            empty += skipped
+            # at `arrived`: the poll takes the event
+            cursor[0] = event + 1
+            at = arrived if arrived < end_s else times[event]
+            if start_s <= at < end_s:
+                polls += 1
+                body += feed._body[event + 1] - feed._body[event]
+            # at `back`: the answer is back and a worker starts; the
+            # consumer's ticks resume after `back` (those on the poll's way
+            # were skipped) and it parks again. With no visibility timeout
+            # no event is handed out twice, so the subscriber's record of
+            # handled events, kept to spot duplicates, is not consulted.
+            if subscriber._idempotent and subscriber._check_cpu_s:
+                ledger.cpu(times[event], SUBSCRIBERS, subscriber._check_cpu_s)
+            phase, interval = consumer.phase_s, consumer.interval_s
+            k = max(tick + 1, math.ceil((back - phase) / interval))
+            while phase + k * interval <= back:
+                k += 1
+            consumer._tick_no = k
+            # at `finished`: the worker is done
+            env._now = finished  # the run may end here
+            handled(event, subscriber.slot, back)
+            env._now = now
+            self.delivered += 1
+            # the next event, if nothing in the queue comes first
+            if feed.published == len(times):
+                break
+            next_s = times[feed.published]
+            if queue and queue[0][0] <= next_s:
+                break
+            env._now = next_s
+            feed.published += 1
+        if polls:
+            ledger.book_polls(polls, empty, body)
+        if consumer is None:
+            parking.visible()  # this one goes through the queue
+        return published

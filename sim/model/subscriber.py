@@ -19,6 +19,8 @@ new requests and polls; work already accepted finishes.
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections import deque
 from collections.abc import Callable
 
@@ -62,16 +64,25 @@ class Deliveries:
         self._count = count
         self._slots = slots
         self._complete = complete
-        self.latency_s = np.full(count * slots, np.nan)
-        self._abandoned = np.zeros(count * slots, dtype=bool)
+        # compact buffers, read and written one item at a time faster than
+        # numpy arrays; numpy sees them without a copy
+        self._latency = array("d", [math.nan]) * (count * slots)
+        self._abandoned = bytearray(count * slots)
         # pairs a subscriber does not want are settled from the start
         self.wanted = wanted
         self._settled = (
-            np.zeros(count * slots, dtype=bool) if wanted is None else ~wanted
+            bytearray(count * slots)
+            if wanted is None
+            else bytearray((~wanted).astype(np.uint8).tobytes())
         )
-        self.settled = int(self._settled.sum())
+        self.settled = self._settled.count(1)
         if self.settled == count * slots:
             complete.succeed()
+
+    @property
+    def latency_s(self) -> np.ndarray:
+        """Reaction latency of each pair, event by event, NaN where none."""
+        return np.frombuffer(self._latency, dtype=float)
 
     def _pair(self, event: int, slot: int) -> int | None:
         k = event - self._first
@@ -82,13 +93,13 @@ class Deliveries:
         k = event - self._first
         if 0 <= k < self._count:
             i = k * self._slots + slot
-            self.latency_s[i] = started_s - self._published[event]
+            self._latency[i] = started_s - self._published[event]
             self._settle(i)
 
     def abandon(self, event: int, slot: int, copies_pending: bool) -> None:
         """The sender gave up delivering ``event`` to ``slot``."""
         i = self._pair(event, slot)
-        if i is not None and np.isnan(self.latency_s[i]):
+        if i is not None and math.isnan(self._latency[i]):
             self._abandoned[i] = True
             if not copies_pending:
                 self._settle(i)
@@ -96,7 +107,7 @@ class Deliveries:
     def released(self, event: int, slot: int) -> None:
         """The last copy of ``event`` at ``slot`` ended without a delivery."""
         i = self._pair(event, slot)
-        if i is not None and self._abandoned[i] and np.isnan(self.latency_s[i]):
+        if i is not None and self._abandoned[i] and math.isnan(self._latency[i]):
             self._settle(i)
 
     def published_at(self, event: int) -> float:
@@ -113,13 +124,13 @@ class Deliveries:
         left on its way are not on their way and not included."""
         # not settled: not delivered, and not given up with nothing left on
         # its way (a copy of a given-up event may still wait at the subscriber)
-        pending = ~self._settled
+        pending = np.frombuffer(self._settled, dtype=np.uint8) == 0
         k = np.flatnonzero(pending) // self._slots
         return now - self._times[self._first + k]
 
     def _settle(self, i: int) -> None:
         if not self._settled[i]:
-            self._settled[i] = True
+            self._settled[i] = 1
             self.settled += 1
             if self.settled == self._count * self._slots:
                 self._complete.succeed()
