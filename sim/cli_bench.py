@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 
 import click
-import numpy as np
 
 from sim import bench
 from sim.bench import Target
 
 GIB = 1024**3
-FAST_RUNS = 5
+FAST_RUNS, REFERENCE_RUNS = 5, 2
 
 
 @click.command("bench")
@@ -103,19 +102,20 @@ def _fleet(scale: float) -> list[Target]:
 
 def _ratio(scale: float) -> list[Target]:
     duration = 10_000.0 * scale
-    # the fast run takes some 40 ms, where a scheduler's hiccup shows: the
-    # median of several runs of it, against one run of the reference
-    runs = [
-        bench.run_cpu_s(
-            bench.fleet(100, 1.0, duration, 1.0, network=bench.NETWORK_FIXED)
-        )
-        for _ in range(FAST_RUNS)
-    ]
-    fast = runs[0][0]
-    fast_s = float(np.median([cpu_s for _, cpu_s in runs]))
-    reference, reference_s = bench.run_cpu_s(
-        bench.fleet(100, 1.0, duration, 1.0, "reference", bench.NETWORK_FIXED)
-    )
+
+    def best(engine: str, runs: int):
+        # the fast run takes some 40 ms, where a moment of other work on the
+        # machine shows: each engine's best of several runs (as timeit does)
+        timed = [
+            bench.run_cpu_s(
+                bench.fleet(100, 1.0, duration, 1.0, engine, bench.NETWORK_FIXED)
+            )
+            for _ in range(runs)
+        ]
+        return timed[0][0], min(cpu_s for _, cpu_s in timed)
+
+    fast, fast_s = best("fast", FAST_RUNS)
+    reference, reference_s = best("reference", REFERENCE_RUNS)
     differ = bench.differences(fast, reference)
     return [
         Target(
@@ -124,8 +124,9 @@ def _ratio(scale: float) -> list[Target]:
             100.0,
             "x",
             higher_is_better=True,
-            detail=f"{reference_s:.2f} s / {fast_s * 1000:.1f} ms CPU (median of "
-            f"{FAST_RUNS}), {reference.counts['polls']:,} polls, results "
+            detail=f"{reference_s:.2f} s / {fast_s * 1000:.1f} ms CPU (best of "
+            f"{REFERENCE_RUNS} and {FAST_RUNS} runs), "
+            f"{reference.counts['polls']:,} polls, results "
             + ("identical" if not differ else f"DIFFER in {', '.join(differ)}"),
         )
     ]

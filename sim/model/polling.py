@@ -26,23 +26,9 @@ import simpy
 from sim.model.engine import Sampler, later
 from sim.model.feed import Feed
 from sim.model.ledger import PUBLISHER, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, Ledger
-from sim.model.skipping import CHUNK, SCALAR_FIRST, Parking, count_in
+from sim.model.skipping import CHUNK, SCALAR_FIRST, Parking, count_in, first_tick
 from sim.model.subscriber import OK, Subscriber
 from sim.scenario import LongPoll, ShortPoll
-
-
-def first_tick(
-    threshold_s: float, offset_s: float, phase_s: float, interval_s: float, k0: int
-) -> int:
-    """The first tick ``k`` from ``k0`` on with ``phase + k * interval +
-    offset`` at or after ``threshold_s`` (finite), computed as the ticks
-    themselves are, so that rounding cannot misplace it."""
-    k = max(k0, math.ceil((threshold_s - offset_s - phase_s) / interval_s))
-    while k > k0 and phase_s + (k - 1) * interval_s + offset_s >= threshold_s:
-        k -= 1
-    while phase_s + k * interval_s + offset_s < threshold_s:
-        k += 1
-    return k
 
 
 class _Consumer:
@@ -268,13 +254,6 @@ class ShortPollConsumer(_Consumer):
         """Where in the interval this consumer's polls reach the publisher
         (a fixed delay only)."""
         return math.fmod(self.phase_s + self.fixed_delay_s, self.interval_s)
-
-    def next_poll(self, now: float) -> tuple[float, int]:
-        """The first parked poll reaching the publisher at or after ``now``
-        (a fixed delay, never down): when it gets there, and its tick."""
-        delay, phase, interval = self.fixed_delay_s, self.phase_s, self.interval_s
-        k = first_tick(now, delay, phase, interval, self._tick_no)
-        return phase + k * interval + delay, k
 
     def wake(self, now: float) -> float:
         """Something is visible at ``now``: count the empty polls before the

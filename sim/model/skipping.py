@@ -86,6 +86,20 @@ def fallback_reason(scenario: Scenario, strategy) -> str | None:
     return None
 
 
+def first_tick(
+    threshold_s: float, offset_s: float, phase_s: float, interval_s: float, k0: int
+) -> int:
+    """The first tick ``k`` from ``k0`` on with ``phase + k * interval +
+    offset`` at or after ``threshold_s`` (finite), computed as the ticks
+    themselves are, so that rounding cannot misplace it."""
+    k = max(k0, math.ceil((threshold_s - offset_s - phase_s) / interval_s))
+    while k > k0 and phase_s + (k - 1) * interval_s + offset_s >= threshold_s:
+        k -= 1
+    while phase_s + k * interval_s + offset_s < threshold_s:
+        k += 1
+    return k
+
+
 def count_in(values: np.ndarray, start: float, end: float) -> int:
     """How many of ``values`` lie in ``[start, end)``."""
     return int(np.count_nonzero((values >= start) & (values < end)))
@@ -158,18 +172,21 @@ class Parking:
         at or after ``now``: when, its place in the sorted offsets, and the
         tick of that poll."""
         keys, members, n = self._keys, self._members, len(self._keys)
-        phase = math.fmod(now, self._interval_s)
+        interval = self._interval_s
+        phase = math.fmod(now, interval)
         at = bisect.bisect_left(keys, phase) % n
-        arrival, tick = members[at].next_poll(now)
-        best = (arrival, at, tick)
         # floating point may misplace an offset by an ulp: near a tie, look
         # at the neighbours too
-        tie = self._tie
-        before = at - 1 if at else n - 1
-        if abs(keys[at] - phase) < tie or abs(keys[before] - phase) < tie:
-            for i in (before, (at + 1) % n):
-                arrival, tick = members[i].next_poll(now)
-                best = min(best, (arrival, i, tick))
+        tie, before = self._tie, at - 1 if at else n - 1
+        near = abs(keys[at] - phase) < tie or abs(keys[before] - phase) < tie
+        best = None
+        for i in (before, at, (at + 1) % n) if near else (at,):
+            c = members[i]
+            delay, start = c.fixed_delay_s, c.phase_s
+            tick = first_tick(now, delay, start, interval, c._tick_no)
+            candidate = (start + tick * interval + delay, i, tick)
+            if best is None or candidate < best:
+                best = candidate
         return best
 
 
