@@ -130,6 +130,11 @@ def fleet(
 # polling strategies whose polls-per-second the benchmarks report
 POLLERS: dict[str, dict] = {
     "short_poll": {"kind": "short_poll", "interval_s": 1.0},
+    "short_backoff": {
+        "kind": "short_poll",
+        "interval_s": 1.0,
+        "backoff": {"max_interval_s": 8.0, "jitter": "full"},
+    },
     "long_poll": {"kind": "long_poll", "wait_s": 20.0},
     "sqs_short_poll": {
         "kind": "short_poll",

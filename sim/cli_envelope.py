@@ -36,9 +36,7 @@ def _read_headers(path: Path) -> dict[str, str]:
                 f"(line {exc.lineno}, column {exc.colno})",
                 param_hint="--headers",
             ) from None
-        if not isinstance(pairs, list) or not all(
-            isinstance(v, str) for _, v in pairs
-        ):
+        if not isinstance(pairs, list) or not all(isinstance(v, str) for _, v in pairs):
             raise click.BadParameter(
                 f"{path}: expected an object of string values",
                 param_hint="--headers",

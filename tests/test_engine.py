@@ -107,7 +107,9 @@ def test_a_lazy_stream_draws_what_the_stream_itself_would():
 
 @pytest.mark.parametrize("calls", [1, 1024, 1025])
 def test_a_value_put_back_is_drawn_again(calls):
-    sampler = Sampler(Exponential(kind="exponential", mean=1.0), np.random.default_rng(3))
+    sampler = Sampler(
+        Exponential(kind="exponential", mean=1.0), np.random.default_rng(3)
+    )
     for _ in range(calls - 1):
         sampler()
     value = sampler()  # the last of a block, or the first of a new one

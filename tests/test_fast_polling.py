@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim.model import polling, simulate
 from sim.model.engine import Sampler
@@ -75,6 +77,29 @@ CASES = {
                 "cpu_s_per_request": 1e-5,
             }
         },
+    ),
+    "short backoff, full jitter": (
+        {**SHORT, "backoff": {"max_interval_s": 8.0, "jitter": "full"}},
+        {},
+        LOGNORMAL,
+        {},
+    ),
+    "short backoff, equal jitter, outages": (
+        {**SHORT, "backoff": {"max_interval_s": 30.0, "jitter": "equal"}},
+        OUTAGES,
+        EXPONENTIAL,
+        {},
+    ),
+    "short backoff fixed, shared, false empties": (
+        {
+            **SHORT,
+            "backoff": {"max_interval_s": 4.0, "multiplier": 1.5, "jitter": "none"},
+            "shared_queue": True,
+            "false_empty_probability": 0.3,
+        },
+        {},
+        None,
+        {},
     ),
     "long": (LONG, {}, LOGNORMAL, {}),
     "long fixed": (LONG, {}, None, {}),
@@ -152,7 +177,9 @@ def test_both_engines_give_the_same_results(scenario, case):
         assert reference.counts["redeliveries"] > 0 or strategy.get("ack") is None
 
 
-@pytest.mark.parametrize("case", ["short", "long outages", "sqs long"])
+@pytest.mark.parametrize(
+    "case", ["short", "long outages", "sqs long", "short backoff, full jitter"]
+)
 def test_busy_sources_give_the_same_results(scenario, case):
     # events every few polls: consumers park and wake all the time
     fast = simulate(make(scenario, "fast", *CASES[case], rate=2.0), "p", 0)
@@ -160,7 +187,9 @@ def test_busy_sources_give_the_same_results(scenario, case):
     assert_same(fast, reference)
 
 
-@pytest.mark.parametrize("case", ["short", "short shared fixed", "long"])
+@pytest.mark.parametrize(
+    "case", ["short", "short shared fixed", "long", "short backoff, full jitter"]
+)
 def test_the_fast_engine_does_not_simulate_empty_polls(scenario, case, monkeypatch):
     calls = {"n": 0}
     tick = polling.ShortPollConsumer._tick
@@ -190,12 +219,7 @@ def test_the_fast_engine_does_not_simulate_empty_polls(scenario, case, monkeypat
     assert outcomes["fast calls"] < polls / 5
 
 
-def test_backoff_and_claim_checks_fall_back_and_say_why(scenario):
-    backoff = {**SHORT, "backoff": {"max_interval_s": 8.0, "jitter": "full"}}
-    s = make(scenario, "fast", backoff, {}, LOGNORMAL, {})
-    outcome = simulate(s, "p", 0)
-    assert outcome.engine == "reference"
-    assert "backoff" in outcome.fallback
+def test_claim_checks_and_tied_fleets_fall_back_and_say_why(scenario):
     claim = {"claim_check": {"threshold_bytes": 0}}
     s = make(scenario, "fast", SHORT, {}, LOGNORMAL, claim)
     assert "claim-check" in fallback_reason(s, s.strategy("p"))
@@ -259,3 +283,38 @@ def test_a_fleet_that_must_wake_every_consumer_is_refused_when_too_large():
     # the reference engine simulates every poll: refused on polls
     with pytest.raises(ValueError, match="polls of strategy 's'"):
         bench.fleet(engine="reference")
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    seed=st.integers(0, 10_000),
+    jitter=st.sampled_from(["none", "full", "equal"]),
+    interval_s=st.sampled_from([0.05, 0.5, 2.0]),
+    growth=st.sampled_from([1.0, 1.5, 3.0]),
+    ceiling=st.sampled_from([1.0, 4.0, 64.0]),
+    rate=st.sampled_from([0.01, 0.3, 5.0]),
+    latency=st.sampled_from([LOGNORMAL, EXPONENTIAL, None]),
+    faults=st.sampled_from([{}, OUTAGES]),
+    shared=st.booleans(),
+)
+def test_any_backoff_gives_the_reference_results(
+    scenario, seed, jitter, interval_s, growth, ceiling, rate, latency, faults, shared
+):
+    strategy = {
+        **SHORT,
+        "interval_s": interval_s,
+        "shared_queue": shared,
+        "backoff": {
+            "max_interval_s": interval_s * ceiling,
+            "multiplier": growth,
+            "jitter": jitter,
+        },
+    }
+    cases = (strategy, faults, latency, {"simulation__seed": seed})
+    fast = simulate(make(scenario, "fast", *cases, rate=rate), "p", 0)
+    reference = simulate(make(scenario, "reference", *cases, rate=rate), "p", 0)
+    assert_same(fast, reference)

@@ -412,6 +412,7 @@ def _parkings(env, strategy, subscribers, poll_legs) -> list[Parking]:
     delay = poll_legs[0].constant
     fleet = (
         isinstance(strategy, ShortPoll)
+        and strategy.backoff is None
         and delay is not None
         and 2 * delay < strategy.interval_s
         and not any(s.availability.windows for s in subscribers)

@@ -28,7 +28,9 @@ from sim.model.feed import Feed
 from sim.model.ledger import PUBLISHER, PUBLISHER_SUBSCRIBERS, SUBSCRIBERS, Ledger
 from sim.model.skipping import CHUNK, SCALAR_FIRST, Parking, count_in, first_tick
 from sim.model.subscriber import OK, Subscriber
-from sim.scenario import LongPoll, ShortPoll
+from sim.scenario import LongPoll, ShortPoll, Uniform
+
+UNIT = Uniform(kind="uniform", low=0.0, high=1.0)
 
 
 class _Consumer:
@@ -181,13 +183,18 @@ class ShortPollConsumer(_Consumer):
         self.wait_s = strategy.interval_s
         self.phase_s = phase_s
         self.fixed_delay_s = self.delay_s.constant  # None when delays are drawn
+        # the consumer's own uniform draws (false empty answers, jitter), a
+        # block at a time, so that parked polls can read theirs ahead
+        self.units = None if self.rng is None else Sampler(UNIT, self.rng)
         self._tick_no = 0
         self._ticking = True  # False while a poll sent on waking is out
+        self._park_s = 0.0  # with a backoff: when the first parked tick is
         later(self.env, phase_s, self._tick)
 
     def _tick(self) -> None:
         if self._can_park():
             # this tick and the ones after it belong to the parking now
+            self._park_s = self.env.now
             self.parking.park(self)
             return
         polled = self._ready() and not self.subscriber.is_down(self.env.now)
@@ -208,7 +215,7 @@ class ShortPollConsumer(_Consumer):
         empty = (
             self.false_empty > 0.0
             and self.feed.has_new(self.source)
-            and self.rng.random() < self.false_empty
+            and self.units() < self.false_empty
         )
         self._answer(now, empty)
 
@@ -259,6 +266,8 @@ class ShortPollConsumer(_Consumer):
         """Something is visible at ``now``: count the empty polls before the
         first that can see it, and resume at that one; returns when it
         reaches the publisher."""
+        if self.backoff is not None:
+            return self._wake_backing_off(now)
         k, _tick_s, arrival_s = self._scan(now, math.inf)
         # That poll is sent whatever happens before its tick: the consumer
         # is idle and its subscriber up then. Sent from here, it needs no
@@ -272,7 +281,72 @@ class ShortPollConsumer(_Consumer):
 
     def settle(self, stop_s: float) -> None:
         """The run stopped at ``stop_s``: count the polls made meanwhile."""
-        self._scan(math.inf, min(stop_s, self.ledger.end_s))
+        if self.backoff is not None:
+            self._scan_backing_off(math.inf, min(stop_s, self.ledger.end_s))
+        else:
+            self._scan(math.inf, min(stop_s, self.ledger.end_s))
+
+    # -- parked with a backoff: ticks from _park_s, each after the last
+    # poll's answer plus the jittered wait, the wait growing by the
+    # multiplier after each empty answer -----------------------------------
+
+    def _wake_backing_off(self, now: float) -> float:
+        tick_s, arrival_s = self._scan_backing_off(now, math.inf)
+        if tick_s >= now:
+            # the poll is yet to be sent: its tick runs as queued ticks do
+            later(self.env, tick_s - now, self._tick)
+        else:
+            # on its way at `now`: its answer schedules the next tick
+            self.in_flight = True
+            self.delay_s()
+            later(self.env, arrival_s - now, self._arrive)
+        return arrival_s
+
+    def _scan_backing_off(self, until_arrival_s: float, until_tick_s: float):
+        """Count the parked polls that reach the publisher before
+        ``until_arrival_s`` from ticks before ``until_tick_s``, consuming
+        their delays and jitter, in the order and with the sums the queued
+        ticks would make; returns the first other poll as (tick, arrival),
+        or None when the ticks ran past ``until_tick_s``."""
+        backoff, delays, availability = (
+            self.backoff,
+            self.delay_s,
+            self.subscriber.availability,
+        )
+        draws = 0 if backoff.jitter == "none" else 1
+        tick_s, wait_s = self._park_s, self.wait_s
+        arrivals: list[float] = []
+        used = units = 0  # delays and uniform draws read ahead
+        while tick_s < until_tick_s:
+            if len(arrivals) == CHUNK:
+                self._book_empty(np.array(arrivals))
+                arrivals.clear()
+                delays.skip(used)
+                if draws:
+                    self.units.skip(units)
+                used = units = 0
+            if availability.is_down(tick_s):
+                # no poll: the next tick comes a jittered wait later
+                tick_s = tick_s + self._jittered(wait_s, units)
+                units += draws
+                continue
+            arrival_s = tick_s + delays.ahead(used)
+            if arrival_s >= until_arrival_s:
+                break
+            back_s = arrival_s + delays.ahead(used + 1)
+            used += 2
+            arrivals.append(arrival_s)
+            wait_s = min(backoff.max_interval_s, wait_s * backoff.multiplier)
+            tick_s = back_s + self._jittered(wait_s, units)
+            units += draws
+        self._book_empty(np.array(arrivals))
+        delays.skip(used)
+        if draws:
+            self.units.skip(units)
+        self._park_s, self.wait_s = tick_s, wait_s
+        if tick_s >= until_tick_s:
+            return None
+        return tick_s, arrival_s
 
     def _first_tick(self, threshold_s: float, offset_s: float) -> int | None:
         """The first parked tick ``k`` with ``phase + k * interval + offset``
@@ -410,13 +484,17 @@ class ShortPollConsumer(_Consumer):
             self.delay_s.skip(used)
             k += n
 
-    def _jittered(self, wait_s: float) -> float:
+    def _jittered(self, wait_s: float, ahead: int | None = None) -> float:
+        """The wait before the next tick, jittered with the next uniform
+        draw (or, for a parked poll, the one ``ahead`` draws on); as
+        numpy's ``uniform(0, w)`` would draw it, ``w`` times the draw."""
         jitter = self.backoff.jitter if self.backoff is not None else "none"
+        if jitter == "none":
+            return wait_s
+        u = self.units() if ahead is None else self.units.ahead(ahead)
         if jitter == "full":
-            return self.rng.uniform(0.0, wait_s)
-        if jitter == "equal":
-            return wait_s / 2 + self.rng.uniform(0.0, wait_s / 2)
-        return wait_s
+            return wait_s * u
+        return wait_s / 2 + wait_s / 2 * u
 
 
 class LongPollConsumer(_Consumer):

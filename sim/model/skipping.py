@@ -35,19 +35,25 @@ before anything else happens anywhere (the next publish, any other entry
 of the event queue). Such an event need not go through the event queue at
 all. :class:`QuietDeliveries` works out its poll's arrival, the answer's
 return, the service time and the worker's finish, books the same requests,
-bytes, polls and latency the queued steps would book, in the same order,
-and leaves every consumer, worker and counter as those steps would; the
-feed then publishes the next event at once if it too comes before anything
-else in the queue. Whatever does not fit (two events close together, a
+bytes, polls and latency the queued steps would book, in the same order
+(polls booked together for a run of such events), and leaves every
+consumer, worker and counter as those steps would; the feed then
+publishes the next event at once if it too comes before anything else in
+the queue. Whatever does not fit (two events close together, a
 busy worker, a subscriber that must acknowledge) goes through the queue.
 
-What is not skipped: short polling with a backoff (the wait after an empty
-poll changes, and jitter draws from the consumer's stream), scenarios with
-a claim-check (an event becomes visible only when its payload is stored, at
-an instant the feed does not know in advance), and competing consumers
-with aligned phases and a fixed delay (their polls reach the queue at the
-same instants, and the event queue's own order picks which one takes an
-event). Those run on the reference model; :func:`fallback_reason` says why.
+Short polls with a backoff are not on a grid: each tick comes a jittered
+wait after the last answer, the wait growing after each empty one. Parked,
+such a consumer follows the same recurrence outside the queue, reading its
+delays and its uniform draws (for the jitter) ahead from its own streams,
+with the same sums the queued ticks would make.
+
+What is not skipped: scenarios with a claim-check (an event becomes
+visible only when its payload is stored, at an instant the feed does not
+know in advance), and competing consumers with aligned phases and a fixed
+delay (their polls reach the queue at the same instants, and the event
+queue's own order picks which one takes an event). Those run on the
+reference model; :func:`fallback_reason` says why.
 """
 
 from __future__ import annotations
@@ -73,8 +79,6 @@ def fallback_reason(scenario: Scenario, strategy) -> str | None:
         return "not a polling strategy"
     if scenario.simulation.engine == "reference":
         return "simulation.engine is 'reference'"
-    if isinstance(strategy, ShortPoll) and strategy.backoff is not None:
-        return "short polling with a backoff changes its wait after each empty poll"
     if scenario.claim_check is not None:
         return "with a claim-check, events become visible when their payload is stored"
     if scenario._polls_tie(strategy):
