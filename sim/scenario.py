@@ -856,21 +856,46 @@ class Scenario(Frozen):
             and strategy.kind in ("short_poll", "long_poll")
             and self.claim_check is None
             and not self._polls_tie(strategy)
+            and not self._answers_meet_ticks(strategy)
+        )
+
+    def _fixed_one_way_s(self) -> float | None:
+        """The delay between a consumer and the publisher, sidecars
+        included, when nothing in it is drawn; else None."""
+        legs = [self.network.latency_s]
+        if self.sidecar is not None:
+            legs += [self.sidecar.latency_s] * 2
+        if any(leg.kind != "fixed" for leg in legs):
+            return None
+        return sum(leg.value for leg in legs)
+
+    def _answers_meet_ticks(self, strategy: Any) -> bool:
+        """Short polls on a grid with a fixed delay, where an answer can come
+        back, or a worker finish, at the very instant of a later tick (a
+        round trip of an interval or more, or a fixed service time too):
+        the event queue's order then decides whether that tick polls."""
+        one_way = self._fixed_one_way_s()
+        return (
+            strategy.kind == "short_poll"
+            and strategy.backoff is None
+            and one_way is not None
+            and (
+                2 * one_way >= strategy.interval_s
+                or self.subscriber.service_time_s.kind == "fixed"
+            )
         )
 
     def _polls_tie(self, strategy: Any) -> bool:
         """Competing consumers whose polls reach the queue at the same
-        instants (aligned phases, a fixed delay): which of them takes an
-        event is decided by the order of the event queue itself."""
-        legs = [self.network.latency_s]
-        if self.sidecar is not None:
-            legs.append(self.sidecar.latency_s)
-        return (
-            strategy.kind == "short_poll"
-            and strategy.shared_queue
-            and strategy.phase == "aligned"
-            and all(leg.kind == "fixed" for leg in legs)
-        )
+        instants, with a fixed delay: short polls with aligned phases, or
+        long polls sent again together when a scheduled outage, common to
+        every subscriber, ends. Which of them takes an event is then
+        decided by the order of the event queue itself."""
+        if not strategy.shared_queue or self._fixed_one_way_s() is None:
+            return False
+        if strategy.kind == "short_poll":
+            return strategy.phase == "aligned"
+        return bool(self.subscriber.faults.outages)
 
     def _wakes_one_at_a_time(self, strategy: Any) -> bool:
         """Whether the fast engine wakes competing consumers one at a time

@@ -233,6 +233,31 @@ def test_claim_checks_and_tied_fleets_fall_back_and_say_why(scenario):
     assert "same instants" in simulate(s, "p", 0).fallback
     s = make(scenario, "fast", tied, {}, LOGNORMAL, {})
     assert simulate(s, "p", 0).engine == "fast"
+    # competing long polls sent again together when a common outage ends
+    shared_long = {**LONG, "shared_queue": True}
+    outage = {"outages": [{"start_s": 300.0, "duration_s": 50.0}]}
+    s = make(scenario, "fast", shared_long, outage, None, {})
+    assert "same instants" in simulate(s, "p", 0).fallback
+    s = make(scenario, "fast", shared_long, outage, LOGNORMAL, {})
+    assert simulate(s, "p", 0).engine == "fast"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "service"),
+    [
+        # the answer to a poll comes back on a later tick
+        ({**SHORT, "interval_s": 0.008}, {"kind": "exponential", "mean": 0.5}),
+        # work finishes on a later tick
+        (SHORT, {"kind": "fixed", "value": 1.0}),
+    ],
+)
+def test_fixed_timings_that_meet_ticks_fall_back_and_say_why(
+    scenario, strategy, service
+):
+    extra = {"subscriber__service_time_s": service}
+    fast = simulate(make(scenario, "fast", strategy, {}, None, extra, rate=0.5), "p", 0)
+    assert fast.engine == "reference"
+    assert "instants of later ticks" in fast.fallback
 
 
 def test_push_strategies_report_no_fallback(scenario):

@@ -77,8 +77,10 @@ CASES = {
     "repoll when full": {"strategy": {"max_batch": 2, "repoll_when_full": True}},
     "prefetch": {"strategy": {"prefetch": 3, "max_batch": 2}},
     "one consumer": {"subscribers": 1},
-    "fixed service time": {
-        "subscriber": {"service_time_s": {"kind": "fixed", "value": 0.01}}
+    "uniform service time": {
+        "subscriber": {
+            "service_time_s": {"kind": "uniform", "low": 0.001, "high": 0.02}
+        }
     },
     "no warm-up, short run": {"simulation": {"warmup_s": 0.0, "duration_s": 50.0}},
     "slow subscriber, long drain": {

@@ -81,6 +81,13 @@ def fallback_reason(scenario: Scenario, strategy) -> str | None:
         return "simulation.engine is 'reference'"
     if scenario.claim_check is not None:
         return "with a claim-check, events become visible when their payload is stored"
+    if scenario._answers_meet_ticks(strategy):
+        return (
+            "a fixed delay with a round trip of an interval or more, or with a "
+            "fixed service time: answers and finished work fall on the instants "
+            "of later ticks, and the event queue's order decides whether those "
+            "ticks poll"
+        )
     if scenario._polls_tie(strategy):
         return (
             "competing consumers polling at the same instants: the event queue's "
