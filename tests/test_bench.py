@@ -7,10 +7,12 @@ import sys
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from sim import bench
 from sim.bench import Target
-from sim.cli_bench import _table
+from sim import cli_bench
+from sim.cli_bench import GROUP_NAMES, GROUPS, _table
 from sim.model import simulate
 
 from .conftest import ROOT
@@ -97,8 +99,9 @@ def test_the_bench_command_prints_its_targets_as_json():
     out = json.loads(done.stdout)
     assert out["quick"] is True
     names = [t["name"] for t in out["targets"]]
+    # the names give the sizes actually run: a tenth under --quick
     assert names == [
-        "10k consumers @100 ms, 1 h, 10 ev/s",
+        "10k consumers @100 ms, 6 min, 10 ev/s",
         "fast/reference, 100 consumers @1 s",
     ]
     ratio = out["targets"][1]
@@ -116,3 +119,60 @@ def test_an_unknown_group_is_refused():
     )
     assert done.returncode == 2
     assert "everything" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_every_group_skipped_is_refused():
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "bench"] + [f"--skip={g}" for g in GROUP_NAMES],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "nothing to measure" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_groups_are_those_the_options_name():
+    assert tuple(GROUPS) == GROUP_NAMES
+
+
+def fake_groups(monkeypatch, measured: float):
+    groups = {
+        "fleet": ("a fleet", lambda scale: [Target("t", measured, 10.0, "x", True)]),
+        "pollers": (
+            "pollers",
+            lambda scale: {
+                "short_poll": {
+                    "fast_polls_per_cpu_s": 1e6,
+                    "reference_polls_per_cpu_s": 1e5,
+                    "speedup": 10.0,
+                    "polls": 1000,
+                    "identical": True,
+                }
+            },
+        ),
+    }
+    monkeypatch.setattr(cli_bench, "GROUPS", groups)
+
+
+@pytest.mark.parametrize(
+    ("measured", "quick", "status"), [(12.0, False, 0), (5.0, False, 1), (5.0, True, 0)]
+)
+def test_a_missed_target_fails_the_command_at_full_size(
+    monkeypatch, measured, quick, status
+):
+    fake_groups(monkeypatch, measured)
+    result = CliRunner().invoke(cli_bench.bench_command, ["--quick"] if quick else [])
+    assert result.exit_code == status, result.output
+    assert ("FAIL" in result.output) is (measured < 10.0)
+
+
+def test_the_json_gives_poller_figures_as_numbers(monkeypatch):
+    fake_groups(monkeypatch, 12.0)
+    result = CliRunner().invoke(cli_bench.bench_command, ["--json"])
+    out = json.loads(result.output)
+    assert out["pollers"]["short_poll"]["speedup"] == 10.0
+    assert out["pollers"]["short_poll"]["identical"] is True
+    assert out["targets"][0]["passed"] is True
