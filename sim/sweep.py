@@ -38,6 +38,7 @@ import sim
 from sim.compare import compare_runs
 from sim.errors import PollpushError, ResultsError
 from sim.metrics import METRIC_NAMES
+from sim.pool_worker import watch_parent
 from sim.run import RunResult, run
 from sim.scenario import Sweep
 from sim.summary import summarise
@@ -117,9 +118,16 @@ def _results(
 
     # Workers are handed sim.run.run itself, so each imports the model and
     # no more: this module's pandas and scipy would cost every worker about
-    # half a second before its first run.
+    # half a second before its first run. Each also watches this process, and
+    # ends when it does, rather than wait on its queue forever if the sweep is
+    # killed (sim.pool_worker imports the standard library only).
     context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with cf.ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=watch_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = {
             pool.submit(
                 run,
