@@ -150,7 +150,14 @@ def sweep_command(
 
     from sim.report import write_report
     from sim.scenario import load_sweep
-    from sim.sweep import RUNS_STORE, RunStore, plan, run_sweep, write_results
+    from sim.sweep import (
+        RUNS_STORE,
+        RunStore,
+        check_scheduler,
+        plan,
+        run_sweep,
+        write_results,
+    )
 
     if executor == "dask" and not scheduler:
         raise click.UsageError(
@@ -158,6 +165,9 @@ def sweep_command(
         )
     if executor == "local" and scheduler:
         raise click.UsageError("--scheduler is only for --executor dask")
+    if scheduler:
+        # a malformed address is refused before the results folder is made
+        check_scheduler(scheduler)
 
     sweep = load_sweep(sweep_file)
     folder = out if out is not None else RESULTS_ROOT / sweep.name

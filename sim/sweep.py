@@ -18,11 +18,13 @@ and started again computes only the runs that are missing.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -163,8 +165,43 @@ def _dask_results(
         client.close()
 
 
+# What --scheduler takes: tcp://HOST:PORT, or HOST:PORT (Dask's default
+# scheme is tcp), an IPv6 host in brackets. Other schemes need settings the
+# sweep does not take (tls:// certificates, ucx:// its own package), and
+# inproc:// reaches only a scheduler in this very process.
+_SCHEDULER_ADDRESS = re.compile(
+    r"(?:tcp://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]+)"
+)
+_SCHEDULER_EXPECTED = (
+    "expected tcp://HOST:PORT or HOST:PORT, such as tcp://127.0.0.1:8786 "
+    "or tcp://[::1]:8786"
+)
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Raise :class:`ExecutorError` unless ``scheduler`` has the form of the
+    address of a Dask scheduler that a sweep can use (whether one answers
+    there is for :func:`connect_dask` to find out)."""
+    where = f"Dask scheduler {scheduler!r}"
+    match = _SCHEDULER_ADDRESS.fullmatch(scheduler)
+    if match is None:
+        scheme, sep, _ = scheduler.partition("://")
+        if sep and scheme.lower() != "tcp":
+            raise ExecutorError(
+                f"{where}: scheme {scheme + sep!r} is not supported; "
+                f"{_SCHEDULER_EXPECTED}"
+            )
+        raise ExecutorError(f"{where}: not a scheduler address; {_SCHEDULER_EXPECTED}")
+    port = int(match["port"])
+    if not 1 <= port <= 65535:
+        raise ExecutorError(
+            f"{where}: port {port} is out of range; expected a port from 1 to 65535"
+        )
+
+
 def connect_dask(scheduler: str, timeout_s: float = 10.0):
     """A dask.distributed Client of the scheduler at ``scheduler``."""
+    check_scheduler(scheduler)
     try:
         from distributed import Client
     except ImportError:
@@ -172,15 +209,37 @@ def connect_dask(scheduler: str, timeout_s: float = 10.0):
             "--executor dask needs dask.distributed; install it with "
             "pip install 'pollpush[dask]'"
         ) from None
+
+    class _Client(Client):
+        # A Client that fails to start for any reason other than an OSError
+        # is left half open, and its __del__ then waits 20 s on an event loop
+        # that no longer serves it and prints the timeout as it is collected.
+        # Closing it at once costs nothing.
+        def start(self, **kwargs):
+            try:
+                super().start(**kwargs)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.close()
+                raise
+
     try:
-        return Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return _Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
         raise ExecutorError(
             f"Dask scheduler {scheduler!r}: cannot connect within {timeout_s:g} s "
-            f"({reason}); expected the address of a running scheduler, "
+            f"({_first_line(exc)}); expected the address of a running scheduler, "
             "such as tcp://127.0.0.1:8786"
         ) from None
+    except (ValueError, TypeError) as exc:
+        raise ExecutorError(
+            f"Dask scheduler {scheduler!r}: Dask cannot use this address "
+            f"({_first_line(exc)}); {_SCHEDULER_EXPECTED}"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _run_task(scenario, task: Task) -> RunResult:
