@@ -202,7 +202,7 @@ def sweep_command(
         click.echo(
             f"{_count(planned.stale, 'recorded run')} no longer "
             f"{'matches' if planned.stale == 1 else 'match'} the sweep file "
-            "(its scenario changed): computing them again",
+            "(its scenario, or a log file it reads, changed): computing them again",
             err=True,
         )
     if planned.unreadable:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -38,12 +39,13 @@ import pandas as pd
 
 import sim
 from sim.compare import compare_runs
-from sim.errors import PollpushError, ResultsError
+from sim.errors import PollpushError, ResultsError, ScenarioError
 from sim.metrics import METRIC_NAMES
 from sim.pool_worker import watch_parent
 from sim.run import RunResult, run
 from sim.scenario import Sweep
 from sim.summary import summarise
+from sim.workload_file import log_files
 
 RUNS_FILE = "runs.parquet"
 SUMMARY_FILE = "summary.csv"
@@ -407,9 +409,10 @@ class RunStore:
     handles well into the hundreds of thousands.
 
     Each record holds the key of its run (:func:`run_key`): a hash of the
-    point's resolved scenario, the strategy, the replication and the
-    pollpush version. A record whose key differs from the sweep's is stale
-    (the sweep file changed) and its run is computed again.
+    point's resolved scenario, the contents of the log files it reads, the
+    strategy, the replication and the pollpush version. A record whose key
+    differs from the sweep's is stale (the sweep file or a log it names
+    changed) and its run is computed again.
     """
 
     def __init__(self, folder: Path):
@@ -460,15 +463,45 @@ def _plain(value):
 
 def run_key(scenario, task: Task) -> str:
     """What a run's result depends on, hashed: the resolved scenario of its
-    point, its strategy and replication, and the pollpush version."""
+    point, the contents of the log files it reads (:func:`log_files`), its
+    strategy and replication, and the pollpush version."""
     identity = {
         "scenario": scenario.model_dump(mode="json"),
         "strategy": task.strategy,
         "replication": task.replication,
         "pollpush": sim.__version__,
     }
+    # The scenario names each log by its path only: hash the bytes too, so
+    # that an edited log means new runs. (Only when there are logs, so that
+    # the keys of other scenarios, and the records that hold them, stay.)
+    files = log_files(scenario)
+    if files:
+        identity["files"] = {str(path): file_digest(path) for path in files}
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of the bytes of ``path``, computed once per process for
+    each path, modification time and size (a sweep asks once per run)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ScenarioError(str(path), [f"cannot be read: {exc.strerror}"]) from None
+    return _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    # mtime_ns and size are in the key so that an edited file is read again
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise ScenarioError(path, [f"cannot be read: {exc.strerror}"]) from None
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
