@@ -117,7 +117,7 @@ def run_command(
 @click.option(
     "--resume",
     is_flag=True,
-    help="Continue a sweep that stopped: refuse if the folder holds no runs.",
+    help="Continue a sweep that stopped: refuse if the folder holds no run of it.",
 )
 def sweep_command(
     sweep_file: str | None,
@@ -178,6 +178,13 @@ def sweep_command(
         )
     _prepare_folder(folder)
     planned = plan(sweep, folder)
+    if resume and not (planned.reused or planned.stale or planned.unreadable):
+        # an empty store, as a sweep that failed before its first run leaves
+        raise ResultsError(
+            f"{folder}: nothing to resume ({RUNS_STORE}/ holds no finished run "
+            "of this sweep); expected the --out folder of an earlier run of it, "
+            "or no --resume to start afresh"
+        )
     total = len(planned.tasks)
     jobs = min(jobs or os.cpu_count() or 1, max(len(planned.todo), 1))
     where = (

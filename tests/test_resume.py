@@ -147,6 +147,31 @@ def test_resume_of_a_folder_without_runs_is_refused(tmp_path, python):
     assert not (tmp_path / "empty").exists()
 
 
+def test_resume_of_a_folder_whose_run_store_is_empty_is_refused(tmp_path, python):
+    # what a sweep that failed before its first run (a Dask scheduler that
+    # did not answer, say) leaves behind
+    sweep_file = tmp_path / "small.toml"
+    sweep_file.write_text(SMALL_SWEEP)
+    out = tmp_path / "out"
+    (out / ".runs").mkdir(parents=True)
+    done = subprocess.run(
+        sweep_command(python, sweep_file, out, "--resume"),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: {out}: nothing to resume (.runs/ holds no finished run of this "
+        "sweep); expected the --out folder of an earlier run of it, or no "
+        "--resume to start afresh\n"
+    )
+    assert os.listdir(out) == [".runs"] and not records(out)
+
+    # without --resume the same folder is fine
+    swept(python, sweep_file, out)
+    assert len(records(out)) == 6 * 4
+
+
 def test_stray_temporary_records_of_a_killed_sweep_are_removed(tmp_path):
     from sim.scenario import load_sweep
     from sim.sweep import run_sweep
