@@ -117,7 +117,7 @@ def run_command(
 @click.option(
     "--resume",
     is_flag=True,
-    help="Continue a sweep that stopped: refuse if the folder holds no runs.",
+    help="Continue a sweep that stopped: refuse if the folder holds no run of it.",
 )
 def sweep_command(
     sweep_file: str | None,
@@ -150,7 +150,14 @@ def sweep_command(
 
     from sim.report import write_report
     from sim.scenario import load_sweep
-    from sim.sweep import RUNS_STORE, RunStore, plan, run_sweep, write_results
+    from sim.sweep import (
+        RUNS_STORE,
+        RunStore,
+        check_scheduler,
+        plan,
+        run_sweep,
+        write_results,
+    )
 
     if executor == "dask" and not scheduler:
         raise click.UsageError(
@@ -158,6 +165,9 @@ def sweep_command(
         )
     if executor == "local" and scheduler:
         raise click.UsageError("--scheduler is only for --executor dask")
+    if scheduler:
+        # a malformed address is refused before the results folder is made
+        check_scheduler(scheduler)
 
     sweep = load_sweep(sweep_file)
     folder = out if out is not None else RESULTS_ROOT / sweep.name
@@ -168,6 +178,13 @@ def sweep_command(
         )
     _prepare_folder(folder)
     planned = plan(sweep, folder)
+    if resume and not (planned.reused or planned.stale or planned.unreadable):
+        # an empty store, as a sweep that failed before its first run leaves
+        raise ResultsError(
+            f"{folder}: nothing to resume ({RUNS_STORE}/ holds no finished run "
+            "of this sweep); expected the --out folder of an earlier run of it, "
+            "or no --resume to start afresh"
+        )
     total = len(planned.tasks)
     jobs = min(jobs or os.cpu_count() or 1, max(len(planned.todo), 1))
     where = (
@@ -192,7 +209,7 @@ def sweep_command(
         click.echo(
             f"{_count(planned.stale, 'recorded run')} no longer "
             f"{'matches' if planned.stale == 1 else 'match'} the sweep file "
-            "(its scenario changed): computing them again",
+            "(its scenario, or a log file it reads, changed): computing them again",
             err=True,
         )
     if planned.unreadable:

@@ -18,11 +18,14 @@ and started again computes only the runs that are missing.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import functools
 import hashlib
 import json
 import multiprocessing
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,11 +39,13 @@ import pandas as pd
 
 import sim
 from sim.compare import compare_runs
-from sim.errors import PollpushError, ResultsError
+from sim.errors import PollpushError, ResultsError, ScenarioError
 from sim.metrics import METRIC_NAMES
+from sim.pool_worker import watch_parent
 from sim.run import RunResult, run
 from sim.scenario import Sweep
 from sim.summary import summarise
+from sim.workload_file import log_files
 
 RUNS_FILE = "runs.parquet"
 SUMMARY_FILE = "summary.csv"
@@ -117,9 +122,16 @@ def _results(
 
     # Workers are handed sim.run.run itself, so each imports the model and
     # no more: this module's pandas and scipy would cost every worker about
-    # half a second before its first run.
+    # half a second before its first run. Each also watches this process, and
+    # ends when it does, rather than wait on its queue forever if the sweep is
+    # killed (sim.pool_worker imports the standard library only).
     context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with cf.ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=watch_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = {
             pool.submit(
                 run,
@@ -155,8 +167,43 @@ def _dask_results(
         client.close()
 
 
+# What --scheduler takes: tcp://HOST:PORT, or HOST:PORT (Dask's default
+# scheme is tcp), an IPv6 host in brackets. Other schemes need settings the
+# sweep does not take (tls:// certificates, ucx:// its own package), and
+# inproc:// reaches only a scheduler in this very process.
+_SCHEDULER_ADDRESS = re.compile(
+    r"(?:tcp://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]+)"
+)
+_SCHEDULER_EXPECTED = (
+    "expected tcp://HOST:PORT or HOST:PORT, such as tcp://127.0.0.1:8786 "
+    "or tcp://[::1]:8786"
+)
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Raise :class:`ExecutorError` unless ``scheduler`` has the form of the
+    address of a Dask scheduler that a sweep can use (whether one answers
+    there is for :func:`connect_dask` to find out)."""
+    where = f"Dask scheduler {scheduler!r}"
+    match = _SCHEDULER_ADDRESS.fullmatch(scheduler)
+    if match is None:
+        scheme, sep, _ = scheduler.partition("://")
+        if sep and scheme.lower() != "tcp":
+            raise ExecutorError(
+                f"{where}: scheme {scheme + sep!r} is not supported; "
+                f"{_SCHEDULER_EXPECTED}"
+            )
+        raise ExecutorError(f"{where}: not a scheduler address; {_SCHEDULER_EXPECTED}")
+    port = int(match["port"])
+    if not 1 <= port <= 65535:
+        raise ExecutorError(
+            f"{where}: port {port} is out of range; expected a port from 1 to 65535"
+        )
+
+
 def connect_dask(scheduler: str, timeout_s: float = 10.0):
     """A dask.distributed Client of the scheduler at ``scheduler``."""
+    check_scheduler(scheduler)
     try:
         from distributed import Client
     except ImportError:
@@ -164,15 +211,37 @@ def connect_dask(scheduler: str, timeout_s: float = 10.0):
             "--executor dask needs dask.distributed; install it with "
             "pip install 'pollpush[dask]'"
         ) from None
+
+    class _Client(Client):
+        # A Client that fails to start for any reason other than an OSError
+        # is left half open, and its __del__ then waits 20 s on an event loop
+        # that no longer serves it and prints the timeout as it is collected.
+        # Closing it at once costs nothing.
+        def start(self, **kwargs):
+            try:
+                super().start(**kwargs)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.close()
+                raise
+
     try:
-        return Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return _Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
         raise ExecutorError(
             f"Dask scheduler {scheduler!r}: cannot connect within {timeout_s:g} s "
-            f"({reason}); expected the address of a running scheduler, "
+            f"({_first_line(exc)}); expected the address of a running scheduler, "
             "such as tcp://127.0.0.1:8786"
         ) from None
+    except (ValueError, TypeError) as exc:
+        raise ExecutorError(
+            f"Dask scheduler {scheduler!r}: Dask cannot use this address "
+            f"({_first_line(exc)}); {_SCHEDULER_EXPECTED}"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _run_task(scenario, task: Task) -> RunResult:
@@ -340,9 +409,10 @@ class RunStore:
     handles well into the hundreds of thousands.
 
     Each record holds the key of its run (:func:`run_key`): a hash of the
-    point's resolved scenario, the strategy, the replication and the
-    pollpush version. A record whose key differs from the sweep's is stale
-    (the sweep file changed) and its run is computed again.
+    point's resolved scenario, the contents of the log files it reads, the
+    strategy, the replication and the pollpush version. A record whose key
+    differs from the sweep's is stale (the sweep file or a log it names
+    changed) and its run is computed again.
     """
 
     def __init__(self, folder: Path):
@@ -393,15 +463,45 @@ def _plain(value):
 
 def run_key(scenario, task: Task) -> str:
     """What a run's result depends on, hashed: the resolved scenario of its
-    point, its strategy and replication, and the pollpush version."""
+    point, the contents of the log files it reads (:func:`log_files`), its
+    strategy and replication, and the pollpush version."""
     identity = {
         "scenario": scenario.model_dump(mode="json"),
         "strategy": task.strategy,
         "replication": task.replication,
         "pollpush": sim.__version__,
     }
+    # The scenario names each log by its path only: hash the bytes too, so
+    # that an edited log means new runs. (Only when there are logs, so that
+    # the keys of other scenarios, and the records that hold them, stay.)
+    files = log_files(scenario)
+    if files:
+        identity["files"] = {str(path): file_digest(path) for path in files}
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of the bytes of ``path``, computed once per process for
+    each path, modification time and size (a sweep asks once per run)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ScenarioError(str(path), [f"cannot be read: {exc.strerror}"]) from None
+    return _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    # mtime_ns and size are in the key so that an edited file is read again
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise ScenarioError(path, [f"cannot be read: {exc.strerror}"]) from None
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

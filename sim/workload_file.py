@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from sim._base import Frozen
 from sim.errors import ScenarioError
@@ -63,6 +63,33 @@ def resolve_log_path(file: str | Path, base_dir: str | Path | None) -> Path:
     if not path.is_absolute():
         path = Path(base_dir if base_dir is not None else Path.cwd()) / path
     return Path(path.resolve(strict=False))
+
+
+def log_files(model: Any) -> list[Path]:
+    """The log files ``model`` (a scenario, or any part of one) reads when
+    it runs: the ``file`` of every replayed or fitted arrival process in it,
+    each once, in the order they appear.
+
+    A scenario holds a log's path, not its contents; whatever must change
+    when a log is edited (the key of a recorded run, say) hashes these.
+    """
+    found: dict[Path, None] = {}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, _FromLog):
+            found[Path(node.file)] = None
+        elif isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                visit(getattr(node, name))
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                visit(item)
+        elif isinstance(node, dict):
+            for item in node.values():
+                visit(item)
+
+    visit(model)
+    return list(found)
 
 
 # -- reading -----------------------------------------------------------------

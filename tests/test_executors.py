@@ -4,6 +4,7 @@ Dask executor that cannot be used is one clear error."""
 import json
 import socket
 import subprocess
+import time
 
 import pandas as pd
 import pytest
@@ -119,3 +120,70 @@ def test_an_unreachable_scheduler_is_one_clear_error(sweep_file, tmp_path, pytho
     assert f"error: Dask scheduler '{address}': cannot connect within" in done.stderr
     assert "Traceback" not in done.stderr
     assert not list((tmp_path / "o").glob("*.parquet"))
+
+
+@pytest.mark.parametrize(
+    "address,message",
+    [
+        ("nonsense", "not a scheduler address; expected tcp://HOST:PORT or HOST:PORT"),
+        ("http://127.0.0.1:8786", "scheme 'http://' is not supported; expected tcp://"),
+        ("tls://127.0.0.1:8786", "scheme 'tls://' is not supported"),
+        ("inproc://x", "scheme 'inproc://' is not supported"),
+        ("ucx://127.0.0.1:8786", "scheme 'ucx://' is not supported"),
+        ("tcp://[::1", "not a scheduler address"),
+        ("tcp://127.0.0.1:8787/x", "not a scheduler address"),
+        ("tcp://127.0.0.1", "not a scheduler address"),
+        ("127.0.0.1:70000", "port 70000 is out of range; expected a port from 1 to"),
+        ("tcp://127.0.0.1:0", "port 0 is out of range"),
+    ],
+)
+def test_a_malformed_scheduler_address_is_refused_before_anything_is_written(
+    sweep_file, tmp_path, python, address, message
+):
+    started = time.monotonic()
+    done = subprocess.run(
+        [python, "-m", "sim", "sweep", str(sweep_file), "--out", str(tmp_path / "o")]
+        + ["--executor", "dask", "--scheduler", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: Dask scheduler {address!r}: {message}")
+    assert len(done.stderr.splitlines()) == 1  # one line, no traceback
+    assert "cannot connect" not in done.stderr
+    assert not (tmp_path / "o").exists()
+    assert time.monotonic() - started < 30  # refused at once, not timed out
+
+
+@pytest.mark.parametrize(
+    "address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786", "tcp://[::1]:8786", "h-1:1"]
+)
+def test_well_formed_scheduler_addresses_pass_the_check(address):
+    from sim.sweep import check_scheduler
+
+    check_scheduler(address)
+
+
+def test_a_client_that_fails_to_start_is_closed_at_once(python):
+    # Dask's own refusal of an address it cannot parse, with our check out of
+    # the way: one error, and no half-open Client left to block and complain
+    # as it is collected.
+    pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    code = (
+        "import sim.sweep as s\n"
+        "s.check_scheduler = lambda address: None\n"
+        "try:\n"
+        "    s.connect_dask('nonsense')\n"
+        "except s.ExecutorError as exc:\n"
+        "    print(exc)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [python, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Dask cannot use this address (missing port number" in done.stdout
+    assert "cannot connect" not in done.stdout
+    assert done.stderr == ""
+    assert time.monotonic() - started < 15

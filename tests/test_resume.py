@@ -98,7 +98,8 @@ def test_a_changed_sweep_file_recomputes_its_stale_runs_and_says_so(tmp_path, py
     sweep_file.write_text(changed)
     again = swept(python, sweep_file, out, "--jobs", "2")
     assert (
-        "8 recorded runs no longer match the sweep file (its scenario changed): "
+        "8 recorded runs no longer match the sweep file (its scenario, or a log "
+        "file it reads, changed): "
         "computing them again" in again
     )
     manifest = json.loads((out / "manifest.json").read_text())
@@ -146,6 +147,31 @@ def test_resume_of_a_folder_without_runs_is_refused(tmp_path, python):
     assert not (tmp_path / "empty").exists()
 
 
+def test_resume_of_a_folder_whose_run_store_is_empty_is_refused(tmp_path, python):
+    # what a sweep that failed before its first run (a Dask scheduler that
+    # did not answer, say) leaves behind
+    sweep_file = tmp_path / "small.toml"
+    sweep_file.write_text(SMALL_SWEEP)
+    out = tmp_path / "out"
+    (out / ".runs").mkdir(parents=True)
+    done = subprocess.run(
+        sweep_command(python, sweep_file, out, "--resume"),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: {out}: nothing to resume (.runs/ holds no finished run of this "
+        "sweep); expected the --out folder of an earlier run of it, or no "
+        "--resume to start afresh\n"
+    )
+    assert os.listdir(out) == [".runs"] and not records(out)
+
+    # without --resume the same folder is fine
+    swept(python, sweep_file, out)
+    assert len(records(out)) == 6 * 4
+
+
 def test_stray_temporary_records_of_a_killed_sweep_are_removed(tmp_path):
     from sim.scenario import load_sweep
     from sim.sweep import run_sweep
@@ -159,3 +185,69 @@ def test_stray_temporary_records_of_a_killed_sweep_are_removed(tmp_path):
     run_sweep(load_sweep(sweep_file), folder=out)
     assert not stray.exists()
     assert os.listdir(out / ".runs")
+
+
+# The tiny sweep's arrivals replayed from a log file next to the sweep file:
+# 2 points x 4 strategies x 1 replication.
+REPLAY_SWEEP = SMALL_SWEEP.replace(
+    'arrivals = { kind = "poisson", rate_per_s = 1.0 }',
+    'arrivals = { kind = "replay", file = "log.csv", time_column = "t", '
+    'time_unit = "s" }',
+).replace(
+    'axes = { "workload.arrivals.rate_per_s" = [0.1, 1, 5], '
+    '"strategies.poll.interval_s" = [1, 4] }',
+    'axes = { "strategies.poll.interval_s" = [1, 4] }',
+)
+
+
+def write_log(path, events):
+    """A log of ``events`` events, one a second."""
+    path.write_text("t\n" + "".join(f"{i}\n" for i in range(events)))
+
+
+def test_an_edited_log_file_means_new_runs(tmp_path, python):
+    assert REPLAY_SWEEP.count("replay") == 1 and "rate_per_s" not in REPLAY_SWEEP
+    sweep_file = tmp_path / "replay.toml"
+    sweep_file.write_text(REPLAY_SWEEP)
+    write_log(tmp_path / "log.csv", 300)
+    out = tmp_path / "out"
+    swept(python, sweep_file, out, "--jobs", "2")
+    events = pd.read_parquet(out / "runs.parquet")["events_published"]
+    assert set(events) == {270}  # 300 s of one a second, less a 30 s warmup
+
+    # the same path, fewer rows: every run is stale, none is reused
+    write_log(tmp_path / "log.csv", 100)
+    again = swept(python, sweep_file, out, "--jobs", "2")
+    assert "already recorded" not in again
+    assert "8 recorded runs no longer match the sweep file" in again
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["runs_computed"], manifest["runs_reused"]) == (8, 0)
+    events = pd.read_parquet(out / "runs.parquet")["events_published"]
+    assert set(events) == {70}
+
+    # the log unchanged: every run is reused
+    third = swept(python, sweep_file, out, "--jobs", "2")
+    assert "resuming: 8 of 8 runs already recorded" in third
+
+
+def test_the_run_key_covers_the_bytes_of_the_logs_a_scenario_reads(tmp_path):
+    from sim.scenario import load_sweep
+    from sim.sweep import run_key, tasks
+    from sim.workload_file import log_files
+
+    sweep_file = tmp_path / "replay.toml"
+    sweep_file.write_text(REPLAY_SWEEP)
+    log = tmp_path / "log.csv"
+    write_log(log, 300)
+    scenario = load_sweep(sweep_file).scenarios[0]
+    task = tasks(load_sweep(sweep_file))[0]
+    assert log_files(scenario) == [log.resolve()]
+    before = run_key(scenario, task)
+    assert run_key(scenario, task) == before
+
+    # other bytes of the same size (an edit moves the modification time on)
+    stat = log.stat()
+    log.write_text(log.read_text().replace("\n1\n", "\n2\n", 1))
+    os.utime(log, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert log.stat().st_size == stat.st_size
+    assert run_key(scenario, task) != before
