@@ -30,14 +30,16 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from sim._base import Frozen
 from sim.errors import ScenarioError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TimeUnit = Literal["s", "ms", "us", "ns", "datetime"]
 
@@ -204,6 +206,8 @@ def _read_cached(
 
 
 def _read_frame(path: str, source: str, fmt: str, wanted: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         if fmt == "csv":
             columns = list(pd.read_csv(path, nrows=0).columns)
@@ -255,6 +259,8 @@ def _where(fmt: str, index: int) -> str:
 
 
 def _blank(values: pd.Series) -> np.ndarray:
+    import pandas as pd
+
     blank = values.isna().to_numpy()
     if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
         blank = blank | values.astype(str).str.strip().eq("").to_numpy()
@@ -264,6 +270,7 @@ def _blank(values: pd.Series) -> np.ndarray:
 def _first_bad(
     mask: np.ndarray, values: pd.Series, fmt: str, column: str, problem: str
 ) -> str | None:
+
     if not mask.any():
         return None
     i = int(np.flatnonzero(mask)[0])
@@ -278,6 +285,8 @@ def _times_ns(
 ) -> np.ndarray:
     """Times as int64: nanoseconds since the epoch for datetimes, else the
     column's own integers where it holds integers, else float64."""
+    import pandas as pd
+
     blank = _blank(values)
     bad = _first_bad(blank, values, fmt, column, "missing time (empty cell)")
     if bad:
@@ -343,6 +352,8 @@ def _offsets_s(times: np.ndarray, unit: TimeUnit) -> np.ndarray:
 
 
 def _sizes(values: pd.Series, source: str, fmt: str, column: str) -> np.ndarray:
+    import pandas as pd
+
     blank = _blank(values)
     numbers = pd.to_numeric(values.where(~blank), errors="coerce")
     array = numbers.to_numpy(dtype=float)
@@ -578,6 +589,7 @@ class RateProfile:
         then uniform times within it. ``burst_variance`` > 0 first multiplies
         each segment's rate by a gamma factor of mean 1 and that variance.
         """
+
         if duration_s <= 0:
             return np.empty(0)
         starts, ends, rates = self.segments(duration_s, start_at_s)
@@ -627,6 +639,8 @@ def fit_rate(config: Fitted) -> FitReport:
 
 @functools.lru_cache(maxsize=32)
 def _fit_cached(log: EventLog, profile: str, bin_s: float) -> FitReport:
+    import pandas as pd
+
     # EventLog is hashable by identity, and each is cached per file version
     times = log.times_s
     if profile == "piecewise":
