@@ -136,7 +136,8 @@ def _ratio(scale: float) -> list[Target]:
     differ = bench.differences(fast, reference)
     return [
         Target(
-            "fast/reference, 100 consumers @1 s",
+            "fast/reference, 100 consumers @1 s"
+            + ("" if scale == 1.0 else f", {duration:,.0f} s"),
             reference_s / fast_s if not differ else 0.0,
             100.0,
             "x",

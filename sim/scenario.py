@@ -855,8 +855,7 @@ class Scenario(Frozen):
             self.simulation.engine == "fast"
             and strategy.kind in ("short_poll", "long_poll")
             and self.claim_check is None
-            and not self._polls_tie(strategy)
-            and not self._answers_meet_ticks(strategy)
+            and self.instants_meet(strategy) is None
         )
 
     def _fixed_one_way_s(self) -> float | None:
@@ -869,33 +868,43 @@ class Scenario(Frozen):
             return None
         return sum(leg.value for leg in legs)
 
-    def _answers_meet_ticks(self, strategy: Any) -> bool:
-        """Short polls on a grid with a fixed delay, where an answer can come
-        back, or a worker finish, at the very instant of a later tick (a
-        round trip of an interval or more, or a fixed service time too):
-        the event queue's order then decides whether that tick polls."""
+    def instants_meet(self, strategy: Any) -> str | None:
+        """Why polls of ``strategy`` may meet other events at the very same
+        instant, where the event queue's own order decides what happens and
+        the fast engine cannot follow it; None when they cannot. Only fixed
+        delays make such ties: drawn ones put them at measure zero."""
         one_way = self._fixed_one_way_s()
-        return (
-            strategy.kind == "short_poll"
-            and strategy.backoff is None
-            and one_way is not None
-            and (
-                2 * one_way >= strategy.interval_s
-                or self.subscriber.service_time_s.kind == "fixed"
+        if one_way is None or strategy.kind not in ("short_poll", "long_poll"):
+            return None
+        if strategy.kind == "long_poll":
+            if strategy.shared_queue:
+                return (
+                    "competing long polls with a fixed delay: answered together, "
+                    "they poll again at the same instants, and the event queue's "
+                    "order decides which takes an event"
+                )
+            return None
+        if strategy.phase == "aligned":
+            return (
+                "aligned phases with a fixed delay: polls reach the publisher at "
+                "the same instants, on a round grid where events can meet them "
+                "exactly, and the event queue's order decides"
             )
-        )
-
-    def _polls_tie(self, strategy: Any) -> bool:
-        """Competing consumers whose polls reach the queue at the same
-        instants, with a fixed delay: short polls with aligned phases, or
-        long polls sent again together when a scheduled outage, common to
-        every subscriber, ends. Which of them takes an event is then
-        decided by the order of the event queue itself."""
-        if not strategy.shared_queue or self._fixed_one_way_s() is None:
-            return False
-        if strategy.kind == "short_poll":
-            return strategy.phase == "aligned"
-        return bool(self.subscriber.faults.outages)
+        if strategy.backoff is not None:
+            return None
+        if 2 * one_way >= strategy.interval_s:
+            return (
+                "a fixed round trip of an interval or more: answers come back at "
+                "the instants of later ticks, and the event queue's order decides "
+                "whether those ticks poll"
+            )
+        if self.subscriber.service_time_s.kind == "fixed":
+            return (
+                "a fixed delay with a fixed service time: work finishes at the "
+                "instants of later ticks, and the event queue's order decides "
+                "whether those ticks poll"
+            )
+        return None
 
     def _wakes_one_at_a_time(self, strategy: Any) -> bool:
         """Whether the fast engine wakes competing consumers one at a time

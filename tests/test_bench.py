@@ -102,7 +102,7 @@ def test_the_bench_command_prints_its_targets_as_json():
     # the names give the sizes actually run: a tenth under --quick
     assert names == [
         "10k consumers @100 ms, 6 min, 10 ev/s",
-        "fast/reference, 100 consumers @1 s",
+        "fast/reference, 100 consumers @1 s, 1,000 s",
     ]
     ratio = out["targets"][1]
     assert "identical" in ratio["detail"] and ratio["measured"] > 1

@@ -42,13 +42,6 @@ CASES = {
         {},
     ),
     "short fixed": (SHORT, {}, None, {}),
-    # ticks on whole seconds meet outage edges on whole seconds
-    "short aligned fixed outages": (
-        {**SHORT, "phase": "aligned"},
-        {"outages": [{"start_s": 300.0, "duration_s": 100.0}]},
-        None,
-        {},
-    ),
     "sqs short": (
         {"kind": "short_poll", "interval_s": 1.0, "preset": "sqs_short_poll"},
         FLAKY,
@@ -240,6 +233,10 @@ def test_claim_checks_and_tied_fleets_fall_back_and_say_why(scenario):
     assert "same instants" in simulate(s, "p", 0).fallback
     s = make(scenario, "fast", shared_long, outage, LOGNORMAL, {})
     assert simulate(s, "p", 0).engine == "fast"
+    # ticks on whole seconds meet events on whole seconds (a replayed log)
+    aligned = {**SHORT, "phase": "aligned"}
+    s = make(scenario, "fast", aligned, {}, None, {})
+    assert "same instants" in simulate(s, "p", 0).fallback
 
 
 @pytest.mark.parametrize(

@@ -50,10 +50,11 @@ with the same sums the queued ticks would make.
 
 What is not skipped: scenarios with a claim-check (an event becomes
 visible only when its payload is stored, at an instant the feed does not
-know in advance), and competing consumers with aligned phases and a fixed
-delay (their polls reach the queue at the same instants, and the event
-queue's own order picks which one takes an event). Those run on the
-reference model; :func:`fallback_reason` says why.
+know in advance), and fixed delays that make polls meet other events at
+the very same instant, where the event queue's own order decides what
+happens (:meth:`Scenario.instants_meet`: aligned phases, competing long
+polls, a round trip of an interval or more, a fixed service time). Those
+run on the reference model; :func:`fallback_reason` says why.
 """
 
 from __future__ import annotations
@@ -81,18 +82,9 @@ def fallback_reason(scenario: Scenario, strategy) -> str | None:
         return "simulation.engine is 'reference'"
     if scenario.claim_check is not None:
         return "with a claim-check, events become visible when their payload is stored"
-    if scenario._answers_meet_ticks(strategy):
-        return (
-            "a fixed delay with a round trip of an interval or more, or with a "
-            "fixed service time: answers and finished work fall on the instants "
-            "of later ticks, and the event queue's order decides whether those "
-            "ticks poll"
-        )
-    if scenario._polls_tie(strategy):
-        return (
-            "competing consumers polling at the same instants: the event queue's "
-            "order decides which takes an event"
-        )
+    tie = scenario.instants_meet(strategy)
+    if tie is not None:
+        return tie
     assert scenario.skips_empty_polls(strategy)
     return None
 
