@@ -85,16 +85,21 @@ def test_the_table_shows_each_target_and_its_result():
     assert "FAIL" in lines[4] and "< 1 GiB" in lines[4]
 
 
-def test_the_bench_command_prints_its_targets_as_json():
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "bench", "--quick", "--json"]
-        + [f"--skip={g}" for g in ("pollers", "memory", "sweep", "push")],
+def bench_command(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """``python -m sim bench ARGS`` run from the project's root."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim", "bench", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=timeout,
     )
+
+
+def test_the_bench_command_prints_its_targets_as_json():
+    skipped = (f"--skip={g}" for g in ("pollers", "memory", "sweep", "push"))
+    done = bench_command("--quick", "--json", *skipped, timeout=300)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["quick"] is True
@@ -109,27 +114,13 @@ def test_the_bench_command_prints_its_targets_as_json():
 
 
 def test_an_unknown_group_is_refused():
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "bench", "--skip", "everything"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    done = bench_command("--skip", "everything")
     assert done.returncode == 2
     assert "everything" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_every_group_skipped_is_refused():
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "bench"] + [f"--skip={g}" for g in GROUP_NAMES],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    done = bench_command(*(f"--skip={g}" for g in GROUP_NAMES))
     assert done.returncode == 2
     assert "nothing to measure" in done.stderr and "Traceback" not in done.stderr
 

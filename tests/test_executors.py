@@ -102,6 +102,18 @@ def test_inconsistent_executor_options_are_refused(
     assert not (tmp_path / "o").exists()
 
 
+def dask_sweep(python, sweep_file, out, address) -> subprocess.CompletedProcess:
+    """``python -m sim sweep`` of ``sweep_file`` on the Dask scheduler at
+    ``address``."""
+    return subprocess.run(
+        [python, "-m", "sim", "sweep", str(sweep_file), "--out", str(out)]
+        + ["--executor", "dask", "--scheduler", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_an_unreachable_scheduler_is_one_clear_error(sweep_file, tmp_path, python):
     pytest.importorskip("distributed", reason="dask.distributed is not installed")
     # a port on 127.0.0.1 that nothing listens on once the probe is closed
@@ -109,13 +121,7 @@ def test_an_unreachable_scheduler_is_one_clear_error(sweep_file, tmp_path, pytho
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
-    done = subprocess.run(
-        [python, "-m", "sim", "sweep", str(sweep_file), "--out", str(tmp_path / "o")]
-        + ["--executor", "dask", "--scheduler", address],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = dask_sweep(python, sweep_file, tmp_path / "o", address)
     assert done.returncode == 2
     assert f"error: Dask scheduler '{address}': cannot connect within" in done.stderr
     assert "Traceback" not in done.stderr
@@ -141,13 +147,7 @@ def test_a_malformed_scheduler_address_is_refused_before_anything_is_written(
     sweep_file, tmp_path, python, address, message
 ):
     started = time.monotonic()
-    done = subprocess.run(
-        [python, "-m", "sim", "sweep", str(sweep_file), "--out", str(tmp_path / "o")]
-        + ["--executor", "dask", "--scheduler", address],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = dask_sweep(python, sweep_file, tmp_path / "o", address)
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: Dask scheduler {address!r}: {message}")
     assert len(done.stderr.splitlines()) == 1  # one line, no traceback
